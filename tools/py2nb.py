@@ -4,7 +4,7 @@ Cells start at lines `# %%` (code) or `# %% [markdown]` (markdown; each line's l
 With --execute the notebook is run in place (outputs kept: plots, audio players) and then cleaned
 with nbdev_clean, so what is committed is what a reader sees.
 """
-import sys, subprocess, nbformat
+import hashlib, sys, subprocess, nbformat
 from pathlib import Path
 
 def py2nb(src:str):
@@ -21,6 +21,8 @@ def py2nb(src:str):
             flush(); kind, buf = ('md' if '[markdown]' in line else 'code'), []
         else: buf.append(line)
     flush()
+    for i, c in enumerate(cells):  # stable ids: regenerating an unchanged notebook changes nothing
+        c['id'] = hashlib.sha1(f'{i}:{c["source"]}'.encode()).hexdigest()[:8]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata = {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}}
     return nb
