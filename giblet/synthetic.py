@@ -381,7 +381,7 @@ def subject_volumes(cfg:SyntheticConfig, mask_flat:np.ndarray, planted_pos:np.nd
         vols[:, mask_flat] = np.rint(z / cfg.int16_slope) if dtype is np.int16 else z
         yield vols
 
-# %% ../nbs/06_synthetic.ipynb #5d6be9f7
+# %% ../nbs/06_synthetic.ipynb #8362740e
 def _sha256(path, bufsize=1 << 22) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -402,6 +402,10 @@ def generate(out_dir, # folder to create; it must not exist or must be empty, un
              **overrides # `SyntheticConfig` fields to change, e.g. `n_subjects=5, snr=0.5`
             ) -> Path: # `out_dir`, holding the real Sherlock layout plus `ground_truth/`
     "Generate a mini-Sherlock with planted ground truth in the real Sherlock layout at `out_dir` (what `giblet synth` runs)."
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(SyntheticConfig)})
+    if unknown: raise ValueError(f'unknown setting(s) {unknown}; valid SyntheticConfig fields: {[f.name for f in dataclasses.fields(SyntheticConfig)]}')
     cfg = config if config is not None else SyntheticConfig.from_size(size, **overrides)
     if config is not None and overrides: cfg = dataclasses.replace(config, **overrides)
     out_dir = Path(out_dir).absolute()
