@@ -234,7 +234,7 @@ class RidgeResult:
     delays: tuple # FIR delays in TRs
     test_trs: np.ndarray # indices of the test TRs
 
-# %% ../nbs/11_evaluation.ipynb #6c20ca3e
+# %% ../nbs/11_evaluation.ipynb #ecb3d74c
 def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or a list of such arrays (concatenated)
                    responses, # fMRI responses (n_trs, n_voxels) on the same TRs
                    train_trs, # indices (or boolean mask) of training TRs
@@ -245,6 +245,7 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
                    gap:int|None=None, # TRs dropped around each validation fold (default: the largest delay)
                    backend:str='numpy', # himalaya backend: 'numpy', 'torch' (CPU) or 'torch_cuda' (GPU)
                    dtype:str='float32', # precision of the fit (float32 halves time and memory at ~85,000 voxels)
+                   n_targets_batch:int|None=20000, # voxels solved at a time (bounds memory; None = all at once)
                   ) -> RidgeResult:
     "Fit ridge from FIR-delayed features on `train_trs` (alphas by contiguous CV), evaluate voxelwise r on `test_trs`."
     from himalaya.backend import set_backend, get_backend
@@ -272,13 +273,15 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
     # standardise with training statistics only, then delay (the stimulus before a test TR is legitimately known)
     mu, sd = X[tr_idx].mean(0), X[tr_idx].std(0); sd[sd == 0] = 1
     Xd = fir_delays(((X - mu) / sd).astype(dtype), delays)
-    y_mu = Y[tr_idx].astype(np.float64).mean(0)
-    Ytr, Xtr = (Y[tr_idx] - y_mu).astype(dtype), Xd[tr_idx]
+    Ytr, Xtr = Y[tr_idx].astype(dtype), Xd[tr_idx]  # one copy of the training responses, in `dtype`
+    y_mu = Ytr.mean(0, dtype=np.float64)
+    Ytr -= y_mu.astype(dtype)
     folds = contiguous_folds(len(tr_idx), n_folds, max(delays) if gap is None else gap)
     previous = get_backend()
     try:
         b = set_backend(backend)
-        model = RidgeCV(alphas=np.asarray(alphas, dtype=dtype), cv=folds, fit_intercept=False)
+        batch = dict(n_targets_batch=n_targets_batch, n_targets_batch_refit=n_targets_batch)
+        model = RidgeCV(alphas=np.asarray(alphas, dtype=dtype), cv=folds, fit_intercept=False, solver_params=batch)
         model.fit(Xtr, Ytr)
         pred = np.asarray(b.to_numpy(model.predict(Xd[te_idx]))) + y_mu
         best, cvs = (np.asarray(b.to_numpy(a)) for a in (model.best_alphas_, model.cv_scores_))
