@@ -115,7 +115,7 @@ class ModelConfig:
         "Codebooks per frame, derived from `bandwidth` (6 kbps -> 8)."
         return n_codebooks_for_bandwidth(self.bandwidth, codebook_size=self.codebook_size)
 
-# %% ../nbs/08_models.ipynb #c3aae760
+# %% ../nbs/08_models.ipynb #7595457b
 def _masked_pool(h:torch.Tensor, mask:torch.Tensor|None) -> torch.Tensor:
     "Mean and max over the last axis of `h` (N, C, F) using only frames where `mask` (N, F) is True -> (N, 2C)."
     if mask is None: return torch.cat([h.mean(-1), h.amax(-1)], 1)
@@ -125,15 +125,16 @@ def _masked_pool(h:torch.Tensor, mask:torch.Tensor|None) -> torch.Tensor:
     mx = torch.where(mask.any(-1, keepdim=True), mx, torch.zeros_like(mx))   # a TR without real frames pools to 0
     return torch.cat([mean, mx], 1)
 
+def _norm(c:int) -> nn.GroupNorm: return nn.GroupNorm(8 if c % 8 == 0 else 1, c)
+
 class _FrameConv(nn.Module):
-    "Conv1d stack along frames: in_channels -> out_dim channels, same length, growing dilation."
-    def __init__(self, in_channels:int, out_dim:int, n_layers:int=3):
+    "Along frames: a pointwise projection in_channels -> out_dim, then Conv1d(k=5) layers with dilation 1, 2, ... (same length)."
+    def __init__(self, in_channels:int, out_dim:int, n_layers:int=2):
         super().__init__()
-        layers, c = [], in_channels
+        layers = [nn.Conv1d(in_channels, out_dim, 1), _norm(out_dim), nn.GELU()]
         for i in range(n_layers):
             d = 2 ** i
-            layers += [nn.Conv1d(c, out_dim, 5, padding=2 * d, dilation=d), nn.GroupNorm(8 if out_dim % 8 == 0 else 1, out_dim), nn.GELU()]
-            c = out_dim
+            layers += [nn.Conv1d(out_dim, out_dim, 5, padding=2 * d, dilation=d), _norm(out_dim), nn.GELU()]
         self.net = nn.Sequential(*layers)
     def forward(self, x): return self.net(x)
 
