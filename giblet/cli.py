@@ -30,7 +30,7 @@ __all__ = ['GibletConfig', 'demo_config', 'model_config_for', 'train_model', 'lo
            'planted_voxels', 'evaluate_model', 'report_markdown', 'run_demo', 'giblet_synth', 'giblet_prepare',
            'giblet_train', 'giblet_evaluate', 'giblet_demo', 'main']
 
-# %% ../nbs/12_cli.ipynb #99bb37d0
+# %% ../nbs/12_cli.ipynb #a5bfc93e
 @dataclass
 class GibletConfig:
     "An experiment: how the data is prepared, the model, and its training. Saved next to every run as `config.yaml`."
@@ -47,7 +47,8 @@ def demo_config() -> GibletConfig:
         model=ModelConfig(window_trs=6, code_embed_dim=16, audio_feature_dim=64, video_channels=(16, 32, 32),
                           video_feature_dim=64, text_feature_dim=64, d_model=64, bottleneck_dim=64, fmri_hidden=64,
                           audio_decoder_channels=64, dropout=0.1),
-        train=TrainConfig(epochs=25, batch_size=16, lr=3e-3, patience=6, warmup_frac=0.05))
+        train=TrainConfig(epochs=20, batch_size=16, lr=3e-3, patience=6, warmup_frac=0.05),
+        target='average')
 
 # %% ../nbs/12_cli.ipynb #717718da
 def model_config_for(data:PreparedData, model:ModelConfig) -> ModelConfig:

@@ -293,7 +293,7 @@ def load_prepared(cache_dir) -> PreparedData:
                         ld('text_has_text'), fmri, {k: np.asarray(v, dtype=np.int64) for k, v in meta['splits'].items()},
                         meta['subjects'], meta)
 
-# %% ../nbs/07_data.ipynb #b148e32b
+# %% ../nbs/07_data.ipynb #a2c6477f
 class MultimodalDataset(Dataset):
     "Windows of stimulus TRs with the fMRI at the window's last TR, as dicts in the model's batch format."
     def __init__(self, data:PreparedData|str|Path, # an opened cache or its folder
@@ -325,18 +325,18 @@ class MultimodalDataset(Dataset):
     def stimulus(self, t:int) -> dict:
         "The stimulus window ending at TR `t`, as tensors."
         d, w = self.data, slice(t - self.window_trs + 1, t + 1)
-        audio = torch.from_numpy(np.asarray(d.audio[w], dtype=np.int64 if self.encodec else np.float32))
-        return {'video': torch.from_numpy(np.asarray(d.video[w], dtype=np.float32) / 255),
-                'audio': audio, 'audio_mask': torch.from_numpy(np.asarray(d.audio_mask[w])),
-                'text': torch.from_numpy(np.asarray(d.text[w], dtype=np.float32)),
-                'has_text': torch.from_numpy(np.asarray(d.has_text[w])), 'tr': torch.tensor(t)}
+        audio = torch.from_numpy(np.array(d.audio[w], dtype=np.int64 if self.encodec else np.float32))
+        return {'video': torch.from_numpy(np.array(d.video[w], dtype=np.float32) / 255),
+                'audio': audio, 'audio_mask': torch.from_numpy(np.array(d.audio_mask[w])),
+                'text': torch.from_numpy(np.array(d.text[w], dtype=np.float32)),
+                'has_text': torch.from_numpy(np.array(d.has_text[w])), 'tr': torch.tensor(t)}
 
     def __getitem__(self, i:int) -> dict:
         if not 0 <= i < len(self): raise IndexError(i)
         fm = self.data.fmri.data
         if self.target == 'subject':
             ti, si = divmod(i, len(self.subject_pos)); t, s = int(self.trs[ti]), self.subject_pos[si]
-            y, subject = np.asarray(fm[s, t], dtype=np.float32), s
+            y, subject = np.array(fm[s, t], dtype=np.float32), s
         else:
-            t = int(self.trs[i]); y = np.asarray(fm[self.subject_pos, t], dtype=np.float32).mean(0); subject = -1
+            t = int(self.trs[i]); y = np.array(fm[self.subject_pos, t], dtype=np.float32).mean(0); subject = -1
         return {**self.stimulus(t), 'fmri': torch.from_numpy(y), 'subject': torch.tensor(subject)}
