@@ -190,10 +190,10 @@ def render_audio(events:list, s0:int, s1:int, sample_rate:int, rng) -> tuple[np.
             x[i0:i1] += e[3] * env * rng.standard_normal(i1 - i0)
     return np.clip(x, -1, 1).astype(np.float32), voiced
 
-# %% ../nbs/06_synthetic.ipynb #59315ea2
+# %% ../nbs/06_synthetic.ipynb #7af04752
 def _scene_at(starts:np.ndarray, t:float) -> int: return int(np.searchsorted(starts, t, side='right') - 1)
 
-def render_frame(scene:dict, t:float, width:int, height:int, _cache:dict|None=None) -> np.ndarray:
+def render_frame(scene:dict, t:float, width:int, height:int) -> np.ndarray:
     "The RGB frame (height, width, 3) uint8 at stimulus time `t` (s) of `scene`."
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     bg = np.empty((height, width, 3), np.float32); c = np.array(scene['background'], np.float32)
