@@ -15,9 +15,9 @@ from .fmri import voxels_to_nifti
 # %% auto #0
 __all__ = ['constant_voxels', 'voxel_correlations', 'subject_correlations', 'signal_ceiling', 'isc_ceiling', 'ceiling_fraction',
            'PermutationResult', 'permutation_test', 'contiguous_folds', 'RidgeResult', 'ridge_baseline',
-           'code_accuracy', 'frame_quality', 'retrieval_accuracy', 'correlation_map', 'save_correlation_map',
-           'save_predictions', 'jsonable', 'mask_voxel_index', 'save_figure', 'plot_correlation_histogram',
-           'plot_brain_map', 'plot_loss_curves', 'plot_codes', 'summarize_fmri']
+           'baseline_features', 'code_accuracy', 'frame_quality', 'retrieval_accuracy', 'correlation_map',
+           'save_correlation_map', 'save_predictions', 'jsonable', 'mask_voxel_index', 'save_figure',
+           'plot_correlation_histogram', 'plot_brain_map', 'plot_loss_curves', 'plot_codes', 'summarize_fmri']
 
 # %% ../nbs/11_evaluation.ipynb #a42a3a12
 def _as_array(x, name:str) -> np.ndarray:
@@ -289,7 +289,73 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
     return RidgeResult(r=voxel_correlations(pred, Y[te_idx]), pred=pred.astype(np.float32), best_alphas=best,
                        cv_scores=cvs, delays=delays, test_trs=te_idx)
 
-# %% ../nbs/11_evaluation.ipynb #6080b55c
+# %% ../nbs/11_evaluation.ipynb #1134442d
+def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, width) in [0, 1]
+                      codes=None, # EnCodec codes (n_trs, n_codebooks, frames_per_tr) int
+                      frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool (default: all)
+                      mel=None, # mel path instead of / besides codes: (n_trs, n_mels, mel_frames_per_tr) float
+                      text=None, # sentence embeddings (n_trs, d)
+                      has_text=None, # (n_trs,) bool, with `text`
+                      video_grid:tuple[int, int]=(4, 6), # spatial grid (rows, columns) the frames are averaged over
+                      codebooks:Sequence[int]=(0,), # codebooks whose code histograms are used (0 = the coarsest)
+                      codebook_size:int=1024, # codes per codebook
+                      chunk_trs:int=64, # TRs of video processed at a time (bounds memory)
+                     ) -> dict[str, np.ndarray]:
+    "Continuous per-TR stimulus features for the ridge baseline: {'video', 'motion', 'audio_codes', 'mel', 'text'} (those given)."
+    out, n = {}, None
+    def n_trs_of(a, name):
+        nonlocal n
+        if n is None: n = a.shape[0]
+        elif a.shape[0] != n: raise ValueError(f'{name} has {a.shape[0]} TRs but another input has {n}; all modalities must be on the same TR grid')
+    if video is not None:
+        import torch
+        import torch.nn.functional as F
+        v = video if hasattr(video, 'detach') else _as_array(video, 'video')
+        if v.ndim != 5 or v.shape[2] != 3: raise ValueError(f'video has shape {tuple(v.shape)}; expected (n_trs, frames_per_tr, 3, height, width)')
+        n_trs_of(v, 'video')
+        pooled, motion, prev = [], np.zeros(v.shape[0], np.float32), None
+        for s in range(0, v.shape[0], chunk_trs):
+            c = torch.as_tensor(np.asarray(v[s:s + chunk_trs]) if not hasattr(v, 'detach') else v[s:s + chunk_trs], dtype=torch.float32)
+            if not torch.isfinite(c).all(): raise ValueError('video holds NaN or infinite values')
+            k = c.shape[1]
+            pooled.append(F.adaptive_avg_pool2d(c.flatten(0, 1), video_grid).reshape(c.shape[0], k, -1).mean(1).numpy())
+            seq = c.flatten(0, 1) if prev is None else torch.cat([prev, c.flatten(0, 1)])
+            diff = (seq[1:] - seq[:-1]).abs().mean((1, 2, 3))  # change into each frame after the first
+            if prev is None: diff = torch.cat([torch.zeros(1), diff])  # the first frame of the movie has no predecessor
+            motion[s:s + c.shape[0]] = diff.reshape(c.shape[0], k).mean(1).numpy()
+            prev = c[-1, -1:]
+        out['video'] = np.concatenate(pooled).astype(np.float32); out['motion'] = motion[:, None]
+    if codes is not None:
+        c = _as_array(codes, 'codes')
+        if not np.issubdtype(c.dtype, np.integer): raise TypeError(f'codes has dtype {c.dtype}; EnCodec codes are integers (categorical)')
+        if c.ndim != 3: raise ValueError(f'codes has shape {c.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
+        if c.size and (c.min() < 0 or c.max() >= codebook_size): raise ValueError(f'codes outside 0..{codebook_size - 1}')
+        n_trs_of(c, 'codes')
+        m = np.ones((c.shape[0], c.shape[2]), bool) if frame_mask is None else _as_array(frame_mask, 'frame_mask').astype(bool)
+        if m.shape != (c.shape[0], c.shape[2]): raise ValueError(f'frame_mask has shape {m.shape}; expected {(c.shape[0], c.shape[2])}')
+        if max(codebooks) >= c.shape[1]: raise ValueError(f'codebooks {tuple(codebooks)} asked for, but codes have {c.shape[1]} codebooks')
+        rows = np.broadcast_to(np.arange(c.shape[0])[:, None], m.shape)[m]
+        hist = []
+        for cb in codebooks:
+            h = np.bincount(rows * codebook_size + c[:, cb][m], minlength=c.shape[0] * codebook_size).reshape(c.shape[0], codebook_size)
+            hist.append(h / np.maximum(m.sum(1, keepdims=True), 1))
+        out['audio_codes'] = np.concatenate(hist, axis=1).astype(np.float32)
+    if mel is not None:
+        a = _as_array(mel, 'mel')
+        if a.ndim != 3 or not np.issubdtype(a.dtype, np.floating): raise ValueError(f'mel has shape {a.shape} and dtype {a.dtype}; expected float (n_trs, n_mels, mel_frames_per_tr)')
+        _check_finite(a, 'mel'); n_trs_of(a, 'mel')
+        out['mel'] = a.mean(2).astype(np.float32)
+    if text is not None:
+        e = _as_array(text, 'text').astype(np.float32)
+        if e.ndim != 2: raise ValueError(f'text has shape {e.shape}; expected (n_trs, d)')
+        _check_finite(e, 'text'); n_trs_of(e, 'text')
+        h = np.ones(len(e), bool) if has_text is None else _as_array(has_text, 'has_text').astype(bool)
+        if h.shape != (len(e),): raise ValueError(f'has_text has shape {h.shape}; expected ({len(e)},)')
+        out['text'] = np.concatenate([e * h[:, None], h[:, None].astype(np.float32)], axis=1)
+    if not out: raise ValueError('no stimulus given: pass at least one of video, codes, mel, text')
+    return out
+
+# %% ../nbs/11_evaluation.ipynb #43ae7666
 def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr) int (e.g. logits.argmax(-1))
                   true_codes, # true codes, same shape
                   frame_mask=None, # real frames (..., frames_per_tr) bool; default all frames
@@ -316,7 +382,7 @@ def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr
             'chance_majority': majority.tolist(), 'chance_uniform': 1.0 / codebook_size,
             'above_majority': (acc > majority).tolist(), 'n_frames': int(m.sum())}
 
-# %% ../nbs/11_evaluation.ipynb #638d014d
+# %% ../nbs/11_evaluation.ipynb #5538dcc8
 def frame_quality(pred_frames, # reconstructed frames (..., 3, height, width) in [0, 1]
                   true_frames, # original frames, same shape
                  ) -> dict:
@@ -335,7 +401,7 @@ def frame_quality(pred_frames, # reconstructed frames (..., 3, height, width) in
     ssim = structural_similarity_index_measure(p, t, data_range=1.0)
     return {'psnr': float(psnr.mean()), 'ssim': float(ssim), 'n_frames': int(p.shape[0])}
 
-# %% ../nbs/11_evaluation.ipynb #679e2e86
+# %% ../nbs/11_evaluation.ipynb #84b23728
 def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
                        true_embeddings, # embeddings of each TR's annotation (n_trs, d)
                        has_text=None, # (n_trs,) bool: TRs with an annotation (default: all)
@@ -369,7 +435,7 @@ def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
     out.update(n_queries=int(len(p)), n_candidates=int(len(cand)))
     return out
 
-# %% ../nbs/11_evaluation.ipynb #dd83fe2e
+# %% ../nbs/11_evaluation.ipynb #5e1988c0
 def _atomic_write(path, write):
     "Call `write(tmp_path)` then rename onto `path`; the temporary file keeps `path`'s suffixes (nibabel needs them)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -387,7 +453,7 @@ def _mask_image(mask_img):
     if len(img.shape) != 3: raise ValueError(f'mask_img has shape {img.shape}; expected a 3D mask volume')
     return img
 
-# %% ../nbs/11_evaluation.ipynb #6ba0a376
+# %% ../nbs/11_evaluation.ipynb #4c60c2ab
 def correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels), e.g. r per voxel or per subject
                     mask_img, # the data's 3D brain mask (nibabel image or path) that defined the voxels
                    ):
@@ -403,7 +469,7 @@ def save_correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels
     img = correlation_map(values, mask_img)
     return _atomic_write(path, lambda tmp: img.to_filename(tmp))
 
-# %% ../nbs/11_evaluation.ipynb #a0a63ef6
+# %% ../nbs/11_evaluation.ipynb #bff26a2c
 def save_predictions(pred, # predicted responses for the test block (n_trs, n_voxels) or (n_subjects, n_trs, n_voxels)
                      path, # output `.npy` file; a `.json` sidecar with the same stem is written next to it
                      test_trs=None, # indices of the predicted TRs on the data's TR grid
@@ -427,7 +493,7 @@ def save_predictions(pred, # predicted responses for the test block (n_trs, n_vo
     _atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(text))
     return path
 
-# %% ../nbs/11_evaluation.ipynb #de35f987
+# %% ../nbs/11_evaluation.ipynb #4b4c1502
 def jsonable(x):
     "`x` with NumPy types turned into Python ones and NaN/inf into None, so `json.dumps` writes standard JSON."
     if isinstance(x, dict): return {str(k): jsonable(v) for k, v in x.items()}
@@ -440,7 +506,7 @@ def jsonable(x):
     if isinstance(x, Path): return str(x)
     return x
 
-# %% ../nbs/11_evaluation.ipynb #9f5468d7
+# %% ../nbs/11_evaluation.ipynb #bc7674c4
 def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
                      mask_img, # the 3D brain mask (nibabel image or path) that defined the voxel vector
                     ) -> np.ndarray:
@@ -455,7 +521,7 @@ def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
     flat = np.ravel_multi_index(tuple(ijk.T), m.shape)
     return np.where(m.ravel()[flat], pos[flat], -1)
 
-# %% ../nbs/11_evaluation.ipynb #46d7cfab
+# %% ../nbs/11_evaluation.ipynb #492c7e14
 def save_figure(fig, path, dpi:int=110) -> Path:
     "Write a matplotlib figure as PNG (atomic)."
     return _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches='tight', format='png'))
@@ -464,7 +530,7 @@ def _finish(fig, path):
     if path is not None: save_figure(fig, path)
     return fig
 
-# %% ../nbs/11_evaluation.ipynb #cd6af88d
+# %% ../nbs/11_evaluation.ipynb #7a292776
 def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_voxels) averaged over subjects
                                planted=None, # optional (n_voxels,) bool: voxels with planted signal, drawn separately
                                baseline_r=None, # optional ridge-baseline r (n_voxels,), drawn as an outline
@@ -491,7 +557,7 @@ def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_v
     fig.tight_layout()
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #c1861385
+# %% ../nbs/11_evaluation.ipynb #7458c5f1
 def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
                    mask_img, # the data's 3D brain mask
                    title:str='Voxelwise r', threshold:float|None=None, # hide |values| below this
@@ -507,7 +573,7 @@ def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
                            display_mode='ortho', colorbar=True, cmap='RdBu_r', **kw)
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #e3a90566
+# %% ../nbs/11_evaluation.ipynb #4aa5ba3c
 def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'train_loss': 1.2, 'val_loss': 1.3, 'lr': 1e-3}
                      keys:Sequence[str]|None=None, # which entries to plot (default: every key containing 'loss')
                      log:bool=False, # log-scale y axis
@@ -528,7 +594,7 @@ def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'trai
     fig.tight_layout()
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #4498a170
+# %% ../nbs/11_evaluation.ipynb #1f970ee8
 def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
                true_codes, # true codes, same shape
                frame_mask=None, # (n_trs, frames_per_tr) bool: real frames (padded slots are dropped)
@@ -552,7 +618,7 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
     fig.suptitle(f'{title} (accuracy {np.mean(tf == pf):.3f})')
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #5e3428c7
+# %% ../nbs/11_evaluation.ipynb #6250353e
 def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects, n_voxels)
                    planted=None, # (n_voxels,) bool: voxels with planted signal (generated data)
                    ceiling=None, # noise ceiling, same shape as `r` or (n_voxels,)
