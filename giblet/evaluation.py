@@ -131,50 +131,70 @@ def ceiling_fraction(r, # voxelwise r (n_voxels,) or (n_subjects, n_voxels)
     out[ok] = r[ok] / c[ok]
     return out
 
-# %% ../nbs/11_evaluation.ipynb #be6ec0c6
+# %% ../nbs/11_evaluation.ipynb #3b493533
 @dataclass
 class PermutationResult:
-    "Observed correlations and their block-shuffle null."
+    "Observed correlations and their autocorrelation-preserving null."
     r: np.ndarray # observed voxelwise r (n_voxels,)
     p_voxel: np.ndarray # one-sided permutation p-value per voxel (n_voxels,)
     mean_r: float # observed mean r over the tested voxel set
     p_mean: float # p-value of `mean_r`
     null_mean: np.ndarray # null distribution of the mean r over the voxel set (n_permutations,)
-    method: str # 'circular' or 'block'
+    method: str # 'phase', 'circular' or 'block'
     n_permutations: int
     null_voxel: np.ndarray|None = None # per-voxel null (n_permutations, n_voxels) when `keep_null=True`
 
-def _permutation_indices(n_trs:int, n_permutations:int, method:str, min_shift:int, block_size:int, rng) -> np.ndarray:
-    "Row indices (n_permutations, n_trs) that permute time in blocks."
+def _draw_null(n_trs:int, n_permutations:int, method:str, min_shift:int, block_size:int, rng) -> np.ndarray:
+    "The random part of each surrogate: phases (n_permutations, n_freqs) for 'phase', time indices (n_permutations, n_trs) otherwise."
     t = np.arange(n_trs)
+    if method == 'phase':
+        phases = rng.uniform(0, 2 * np.pi, (n_permutations, n_trs // 2 + 1))
+        phases[:, 0] = 0  # the mean stays zero
+        if n_trs % 2 == 0: phases[:, -1] = np.pi * rng.integers(0, 2, n_permutations)  # the Nyquist term must stay real
+        return phases
     if method == 'circular':
-        if n_trs - 2 * min_shift < 1: raise ValueError(f'{n_trs} TRs are too few for circular shifts of at least min_shift={min_shift} TRs; lower min_shift or use more TRs')
+        if min_shift < 1 or n_trs - 2 * min_shift < 0: raise ValueError(f'{n_trs} TRs are too few for circular shifts of at least min_shift={min_shift} TRs; lower min_shift (>= 1) or use more TRs')
         shifts = rng.integers(min_shift, n_trs - min_shift + 1, size=n_permutations)
         return (t[None] - shifts[:, None]) % n_trs
     if method == 'block':
         blocks = [t[s:s + block_size] for s in range(0, n_trs, block_size)]
         if len(blocks) < 5: raise ValueError(f'{n_trs} TRs make only {len(blocks)} blocks of {block_size} TRs; a block permutation needs at least 5. Lower block_size.')
         return np.stack([np.concatenate([blocks[i] for i in rng.permutation(len(blocks))]) for _ in range(n_permutations)])
-    raise ValueError(f"method must be 'circular' or 'block', got {method!r}")
+    raise ValueError(f"method must be 'phase', 'circular' or 'block', got {method!r}")
 
 def _zscore(x:np.ndarray) -> np.ndarray:
     x = x.astype(np.float64); x -= x.mean(0)
     sd = x.std(0); sd[sd == 0] = np.inf  # constant voxels -> z = 0 -> r = 0
     return x / sd
 
-# %% ../nbs/11_evaluation.ipynb #3e66a567
+def _null_chunk(zp:np.ndarray, zt:np.ndarray, method:str, draws:np.ndarray) -> np.ndarray:
+    "r between each surrogate of z-scored `zp` and `zt` (n_trs, chunk): (n_permutations, chunk)."
+    n = zp.shape[0]
+    if method == 'phase':
+        # r = (1/n) sum_t s[t] zt[t] = (1/n^2) sum_f w_f Re(S_f conj(T_f)), with S_f = P_f exp(i phase_f) (Parseval)
+        w = np.full(n // 2 + 1, 2.0); w[0] = 0
+        if n % 2 == 0: w[-1] = 1.0
+        c = np.fft.rfft(zp, axis=0) * np.conj(np.fft.rfft(zt, axis=0)) * (w / n**2)[:, None]
+        return np.cos(draws) @ c.real - np.sin(draws) @ c.imag
+    if method == 'circular':
+        # r at every circular shift at once: the circular cross-correlation of the z-scores, by FFT
+        cc = np.fft.irfft(np.fft.rfft(zt, axis=0) * np.conj(np.fft.rfft(zp, axis=0)), n=n, axis=0) / n
+        return cc[(-draws[:, 0]) % n]  # row k: the shift of permutation k
+    return np.stack([(zp[idx] * zt).mean(0) for idx in draws])
+
+# %% ../nbs/11_evaluation.ipynb #019b4dfa
 def permutation_test(pred, # predicted responses (n_trs, n_voxels)
                      true, # measured responses (n_trs, n_voxels)
                      n_permutations:int=1000, # null samples
-                     method:Literal['circular', 'block']='circular', # how time is permuted (see above)
-                     min_shift:int=10, # circular: smallest shift in TRs (about the HRF length: 10 TRs = 15 s)
+                     method:Literal['phase', 'circular', 'block']='phase', # how surrogates are made (see above)
+                     min_shift:int=1, # circular: smallest shift in TRs (1 = every shift but none)
                      block_size:int=10, # block: TRs per block
                      voxels=None, # voxel set for the mean-r test: boolean mask or indices (default: all voxels)
-                     seed:int=0, # seed of the permutations
+                     seed:int=0, # seed of the surrogates
                      keep_null:bool=False, # also return the per-voxel null (n_permutations x n_voxels floats)
                      chunk_size:int=4096, # voxels per chunk (bounds memory)
                     ) -> PermutationResult:
-    "Block-shuffle permutation test of voxelwise r and of the mean r over `voxels`."
+    "Autocorrelation-preserving permutation test of voxelwise r and of the mean r over `voxels`."
     p, t = _check_pair(pred, true)
     n_trs, n_vox = p.shape
     if n_permutations < 1: raise ValueError(f'n_permutations must be positive, got {n_permutations}')
@@ -184,32 +204,22 @@ def permutation_test(pred, # predicted responses (n_trs, n_voxels)
         if v.dtype == bool and v.shape != (n_vox,): raise ValueError(f'voxels mask has shape {v.shape}; expected ({n_vox},)')
         sel[v] = True
         if not sel.any(): raise ValueError('voxels selects no voxel; pass a non-empty mask or index list')
-    idx = _permutation_indices(n_trs, n_permutations, method, min_shift, block_size, np.random.default_rng(seed))
+    draws = _draw_null(n_trs, n_permutations, method, min_shift, block_size, np.random.default_rng(seed))
     r_obs = voxel_correlations(p, t)
     count = np.zeros(n_vox, np.int64); null_sum = np.zeros(n_permutations)
     null_voxel = np.empty((n_permutations, n_vox), np.float32) if keep_null else None
     for s in range(0, n_vox, chunk_size):
-        zp, zt = _zscore(p[:, s:s + chunk_size]), _zscore(t[:, s:s + chunk_size])
-        ro, sc = r_obs[s:s + chunk_size], sel[s:s + chunk_size]
-        if method == 'circular':
-            # r at every circular shift at once: the circular cross-correlation of the z-scores, by FFT
-            cc = np.fft.irfft(np.fft.rfft(zt, axis=0) * np.conj(np.fft.rfft(zp, axis=0)), n=n_trs, axis=0) / n_trs
-            rk = cc[(-idx[:, 0]) % n_trs]  # (n_permutations, chunk): row k is the shift of permutation k
-            count[s:s + chunk_size] += (rk >= ro - 1e-12).sum(0)
-            null_sum += rk[:, sc].sum(1)
-            if keep_null: null_voxel[:, s:s + chunk_size] = rk
-            continue
-        for k in range(n_permutations):
-            rk = (zp[idx[k]] * zt).mean(0)
-            count[s:s + chunk_size] += rk >= ro - 1e-12
-            null_sum[k] += rk[sc].sum()
-            if keep_null: null_voxel[k, s:s + chunk_size] = rk
+        sl = slice(s, s + chunk_size)
+        rk = _null_chunk(_zscore(p[:, sl]), _zscore(t[:, sl]), method, draws)  # (n_permutations, chunk)
+        count[sl] += (rk >= r_obs[sl] - 1e-12).sum(0)
+        null_sum += rk[:, sel[sl]].sum(1)
+        if keep_null: null_voxel[:, sl] = rk
     mean_r = float(r_obs[sel].mean()); null_mean = null_sum / sel.sum()
     return PermutationResult(r=r_obs, p_voxel=(1 + count) / (1 + n_permutations), mean_r=mean_r,
                              p_mean=float((1 + (null_mean >= mean_r - 1e-12).sum()) / (1 + n_permutations)),
                              null_mean=null_mean, method=method, n_permutations=n_permutations, null_voxel=null_voxel)
 
-# %% ../nbs/11_evaluation.ipynb #ad6caa78
+# %% ../nbs/11_evaluation.ipynb #3ba0148b
 def contiguous_folds(n_samples:int, # training samples (TRs), in time order
                      n_folds:int=5, # validation blocks
                      gap:int=0, # samples dropped from training on each side of each validation block
@@ -223,7 +233,7 @@ def contiguous_folds(n_samples:int, # training samples (TRs), in time order
         raise ValueError(f'{n_samples} training TRs are too few for {n_folds} folds with a gap of {gap} TRs; use fewer folds or a smaller gap')
     return folds
 
-# %% ../nbs/11_evaluation.ipynb #d37400b0
+# %% ../nbs/11_evaluation.ipynb #f0d3b0b5
 @dataclass
 class RidgeResult:
     "A ridge encoding model evaluated on held-out TRs."
@@ -234,7 +244,7 @@ class RidgeResult:
     delays: tuple # FIR delays in TRs
     test_trs: np.ndarray # indices of the test TRs
 
-# %% ../nbs/11_evaluation.ipynb #ecb3d74c
+# %% ../nbs/11_evaluation.ipynb #807103a6
 def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or a list of such arrays (concatenated)
                    responses, # fMRI responses (n_trs, n_voxels) on the same TRs
                    train_trs, # indices (or boolean mask) of training TRs
@@ -289,7 +299,7 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
     return RidgeResult(r=voxel_correlations(pred, Y[te_idx]), pred=pred.astype(np.float32), best_alphas=best,
                        cv_scores=cvs, delays=delays, test_trs=te_idx)
 
-# %% ../nbs/11_evaluation.ipynb #1134442d
+# %% ../nbs/11_evaluation.ipynb #90a533a3
 def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, width) in [0, 1]
                       codes=None, # EnCodec codes (n_trs, n_codebooks, frames_per_tr) int
                       frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool (default: all)
@@ -355,7 +365,7 @@ def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, wid
     if not out: raise ValueError('no stimulus given: pass at least one of video, codes, mel, text')
     return out
 
-# %% ../nbs/11_evaluation.ipynb #43ae7666
+# %% ../nbs/11_evaluation.ipynb #5973ede5
 def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr) int (e.g. logits.argmax(-1))
                   true_codes, # true codes, same shape
                   frame_mask=None, # real frames (..., frames_per_tr) bool; default all frames
@@ -382,7 +392,7 @@ def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr
             'chance_majority': majority.tolist(), 'chance_uniform': 1.0 / codebook_size,
             'above_majority': (acc > majority).tolist(), 'n_frames': int(m.sum())}
 
-# %% ../nbs/11_evaluation.ipynb #5538dcc8
+# %% ../nbs/11_evaluation.ipynb #c51da02d
 def frame_quality(pred_frames, # reconstructed frames (..., 3, height, width) in [0, 1]
                   true_frames, # original frames, same shape
                  ) -> dict:
@@ -401,7 +411,7 @@ def frame_quality(pred_frames, # reconstructed frames (..., 3, height, width) in
     ssim = structural_similarity_index_measure(p, t, data_range=1.0)
     return {'psnr': float(psnr.mean()), 'ssim': float(ssim), 'n_frames': int(p.shape[0])}
 
-# %% ../nbs/11_evaluation.ipynb #84b23728
+# %% ../nbs/11_evaluation.ipynb #fa2fa2b1
 def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
                        true_embeddings, # embeddings of each TR's annotation (n_trs, d)
                        has_text=None, # (n_trs,) bool: TRs with an annotation (default: all)
@@ -435,7 +445,7 @@ def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
     out.update(n_queries=int(len(p)), n_candidates=int(len(cand)))
     return out
 
-# %% ../nbs/11_evaluation.ipynb #5e1988c0
+# %% ../nbs/11_evaluation.ipynb #aadf9d79
 def _atomic_write(path, write):
     "Call `write(tmp_path)` then rename onto `path`; the temporary file keeps `path`'s suffixes (nibabel needs them)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -453,7 +463,7 @@ def _mask_image(mask_img):
     if len(img.shape) != 3: raise ValueError(f'mask_img has shape {img.shape}; expected a 3D mask volume')
     return img
 
-# %% ../nbs/11_evaluation.ipynb #4c60c2ab
+# %% ../nbs/11_evaluation.ipynb #b9fa01eb
 def correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels), e.g. r per voxel or per subject
                     mask_img, # the data's 3D brain mask (nibabel image or path) that defined the voxels
                    ):
@@ -469,7 +479,7 @@ def save_correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels
     img = correlation_map(values, mask_img)
     return _atomic_write(path, lambda tmp: img.to_filename(tmp))
 
-# %% ../nbs/11_evaluation.ipynb #bff26a2c
+# %% ../nbs/11_evaluation.ipynb #30b5c536
 def save_predictions(pred, # predicted responses for the test block (n_trs, n_voxels) or (n_subjects, n_trs, n_voxels)
                      path, # output `.npy` file; a `.json` sidecar with the same stem is written next to it
                      test_trs=None, # indices of the predicted TRs on the data's TR grid
@@ -493,7 +503,7 @@ def save_predictions(pred, # predicted responses for the test block (n_trs, n_vo
     _atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(text))
     return path
 
-# %% ../nbs/11_evaluation.ipynb #4b4c1502
+# %% ../nbs/11_evaluation.ipynb #d7085e95
 def jsonable(x):
     "`x` with NumPy types turned into Python ones and NaN/inf into None, so `json.dumps` writes standard JSON."
     if isinstance(x, dict): return {str(k): jsonable(v) for k, v in x.items()}
@@ -506,7 +516,7 @@ def jsonable(x):
     if isinstance(x, Path): return str(x)
     return x
 
-# %% ../nbs/11_evaluation.ipynb #bc7674c4
+# %% ../nbs/11_evaluation.ipynb #3dc37484
 def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
                      mask_img, # the 3D brain mask (nibabel image or path) that defined the voxel vector
                     ) -> np.ndarray:
@@ -521,7 +531,7 @@ def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
     flat = np.ravel_multi_index(tuple(ijk.T), m.shape)
     return np.where(m.ravel()[flat], pos[flat], -1)
 
-# %% ../nbs/11_evaluation.ipynb #492c7e14
+# %% ../nbs/11_evaluation.ipynb #e776bd1d
 def save_figure(fig, path, dpi:int=110) -> Path:
     "Write a matplotlib figure as PNG (atomic)."
     return _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches='tight', format='png'))
@@ -530,7 +540,7 @@ def _finish(fig, path):
     if path is not None: save_figure(fig, path)
     return fig
 
-# %% ../nbs/11_evaluation.ipynb #7a292776
+# %% ../nbs/11_evaluation.ipynb #a4eba04a
 def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_voxels) averaged over subjects
                                planted=None, # optional (n_voxels,) bool: voxels with planted signal, drawn separately
                                baseline_r=None, # optional ridge-baseline r (n_voxels,), drawn as an outline
@@ -557,7 +567,7 @@ def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_v
     fig.tight_layout()
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #7458c5f1
+# %% ../nbs/11_evaluation.ipynb #a2a35aab
 def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
                    mask_img, # the data's 3D brain mask
                    title:str='Voxelwise r', threshold:float|None=None, # hide |values| below this
@@ -573,7 +583,7 @@ def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
                            display_mode='ortho', colorbar=True, cmap='RdBu_r', **kw)
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #4aa5ba3c
+# %% ../nbs/11_evaluation.ipynb #8bb4689a
 def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'train_loss': 1.2, 'val_loss': 1.3, 'lr': 1e-3}
                      keys:Sequence[str]|None=None, # which entries to plot (default: every key containing 'loss')
                      log:bool=False, # log-scale y axis
@@ -594,7 +604,7 @@ def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'trai
     fig.tight_layout()
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #1f970ee8
+# %% ../nbs/11_evaluation.ipynb #e22fd7db
 def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
                true_codes, # true codes, same shape
                frame_mask=None, # (n_trs, frames_per_tr) bool: real frames (padded slots are dropped)
@@ -618,7 +628,7 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
     fig.suptitle(f'{title} (accuracy {np.mean(tf == pf):.3f})')
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #6250353e
+# %% ../nbs/11_evaluation.ipynb #d806eb44
 def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects, n_voxels)
                    planted=None, # (n_voxels,) bool: voxels with planted signal (generated data)
                    ceiling=None, # noise ceiling, same shape as `r` or (n_voxels,)
