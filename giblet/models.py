@@ -223,7 +223,7 @@ class CausalTransformerFusion(nn.Module):
     def forward(self, x):
         return self.net(x + self.pos, mask=self.mask, is_causal=True)
 
-# %% ../nbs/08_models.ipynb #3e839271
+# %% ../nbs/08_models.ipynb #6b29b42c
 class _UpTrunk1d(nn.Module):
     "Latent (N, d_in) -> (N, channels, n_frames): a linear map to n_frames/4 steps, then two x2 transposed convs."
     def __init__(self, d_in:int, channels:int, n_frames:int):
@@ -252,9 +252,13 @@ class AudioDecoder(nn.Module):
 
     def forward(self, z:torch.Tensor, code_tables:torch.Tensor|None=None):
         "`code_tables` (n_cb, K, E): the encoder's embedding tables, which the classification head scores against (tied)."
-        cfg, h = self.cfg, self.out(self.trunk(z))               # (N, out, F)
+        cfg, t = self.cfg, self.trunk(z)
+        if cfg.use_encodec and cfg.audio_head == 'regression':
+            # float32 even under bf16 autocast: bf16 spaces numbers near 1000 by 4, too coarse to round to a code
+            with torch.autocast(t.device.type, enabled=False):
+                return torch.sigmoid(self.out(t.float())) * (cfg.codebook_size - 1)
+        h = self.out(t)                                          # (N, out, F)
         if not cfg.use_encodec: return h
-        if cfg.audio_head == 'regression': return torch.sigmoid(h) * (cfg.codebook_size - 1)
         q = h.view(h.shape[0], cfg.n_codebooks, cfg.code_embed_dim, -1)          # (N, n_cb, E, F)
         return torch.einsum('ncef,cke->ncfk', q, code_tables) / math.sqrt(cfg.code_embed_dim) + self.code_bias[:, None, :]
 
