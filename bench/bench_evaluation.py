@@ -2,7 +2,7 @@
 
 Generates responses in which 10 % of the voxels carry a planted linear response to FIR-delayed stimulus features
 and the rest is noise, then times, on the held-out test block (the last 20 % of TRs, after a 10-TR gap):
-`voxel_correlations`, `permutation_test` (circular shifts, by FFT; and block permutation), and `ridge_baseline`
+`voxel_correlations`, `permutation_test` (phase randomisation, the default; circular shifts by FFT; block permutation), and `ridge_baseline`
 (himalaya, FIR delays 1..6, contiguous CV folds on the training TRs). Prints the figures and writes
 bench/results/evaluation.json (wall times, peak RSS, and the correlations found, as a sanity check).
 
@@ -51,6 +51,9 @@ def main():
     t0 = time.time(); r = voxel_correlations(pred, Y[test]); res['voxel_correlations_s'] = time.time() - t0
     print(f"voxel_correlations: {res['voxel_correlations_s']:.2f} s", flush=True)
     t0 = time.time(); perm = permutation_test(pred, Y[test], n_permutations=a.n_permutations, voxels=planted)
+    res['permutation_phase_s'] = time.time() - t0; res['permutation_phase_n'] = a.n_permutations
+    print(f"permutation_test phase x{a.n_permutations}: {res['permutation_phase_s']:.2f} s", flush=True)
+    t0 = time.time(); perm_c = permutation_test(pred, Y[test], n_permutations=a.n_permutations, method='circular', voxels=planted)
     res['permutation_circular_s'] = time.time() - t0; res['permutation_circular_n'] = a.n_permutations
     print(f"permutation_test circular x{a.n_permutations}: {res['permutation_circular_s']:.2f} s", flush=True)
     t0 = time.time(); perm_b = permutation_test(pred, Y[test], n_permutations=a.block_permutations, method='block', voxels=planted)
@@ -61,7 +64,8 @@ def main():
     print(f"ridge_baseline (delays 1..6, {n_feat * 6} regressors): {res['ridge_baseline_s']:.2f} s", flush=True)
     ceiling = signal_ceiling(signal[test], Y[test])
     summary = summarize_fmri(r, planted, ceiling, ridge.r, perm)
-    res.update(peak_rss_bytes=peak_rss(), summary=summary, p_block=perm_b.p_mean,
+    res.update(peak_rss_bytes=peak_rss(), summary=summary, p_block=perm_b.p_mean, p_circular=perm_c.p_mean,
+               noise_voxel_fpr_p05={m: float((q.p_voxel[~planted] < 0.05).mean()) for m, q in (('phase', perm), ('circular', perm_c), ('block', perm_b))},
                machine=dict(cpus=os.cpu_count(), omp_threads=os.environ.get('OMP_NUM_THREADS'), load_avg_1min=os.getloadavg()[0],
                             python=platform.python_version()))
     print(f"peak RSS {res['peak_rss_bytes'] / 1e9:.2f} GB; mean r planted {summary['mean_r_planted']:.3f} (ridge "
