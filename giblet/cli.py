@@ -96,7 +96,7 @@ def load_model(checkpoint, # a `best.pt`/`last.pt` written by `train_model`
     model = MultimodalAutoencoder(mcfg); model.load_state_dict(state['model']); model.eval()
     return model, mcfg
 
-# %% ../nbs/12_cli.ipynb #18eb5dbb
+# %% ../nbs/12_cli.ipynb #a32f1382
 @torch.no_grad()
 def predict(model:MultimodalAutoencoder, data:PreparedData, split:str='test', subjects=None, batch_size:int=32) -> dict:
     "Model outputs on every TR of `split` for each subject: 'fmri' (n_subjects, n_trs, n_voxels), reconstructions per TR, 'trs'."
@@ -116,18 +116,12 @@ def predict(model:MultimodalAutoencoder, data:PreparedData, split:str='test', su
             trs = ds.trs.copy()
     return {'fmri': np.stack(preds), 'trs': trs, 'subjects': subjects, **recon}
 
-def stimulus_features(data:PreparedData) -> np.ndarray:
-    "Per-TR features for the ridge baseline (n_trs, n): text embedding, 8x8 colour thumbnails, code-0 histogram (64 bins)."
-    v = np.asarray(data.video, dtype=np.float32).mean(1) / 255                       # (n_trs, 3, h, w)
-    n, c, h, w = v.shape
-    thumbs = v.reshape(n, c, 8, h // 8, 8, w // 8).mean((3, 5)).reshape(n, -1) if h % 8 == 0 and w % 8 == 0 else v.mean((2, 3))
-    parts = [np.asarray(data.text, dtype=np.float32), thumbs]
-    if data.audio.dtype.kind in 'iu':
-        codes = np.asarray(data.audio[:, 0], dtype=np.int64); mask = np.asarray(data.audio_mask)
-        hist = np.stack([np.bincount(codes[t][mask[t]] * 64 // 1024, minlength=64) for t in range(n)]).astype(np.float32)
-        parts.append(hist / np.maximum(hist.sum(1, keepdims=True), 1))
-    else: parts.append(np.asarray(data.audio, dtype=np.float32).mean(2))
-    return np.concatenate(parts, 1)
+def stimulus_features(data:PreparedData) -> list[np.ndarray]:
+    "Per-TR stimulus features for the ridge baseline (`evaluation.baseline_features` of the cached video, audio and text)."
+    kw = dict(video=np.asarray(data.video, dtype=np.float32) / 255, text=np.asarray(data.text), has_text=np.asarray(data.has_text))
+    if data.audio.dtype.kind in 'iu': kw.update(codes=np.asarray(data.audio, dtype=np.int64), frame_mask=np.asarray(data.audio_mask))
+    else: kw.update(mel=np.asarray(data.audio))
+    return list(ev.baseline_features(**kw).values())
 
 def planted_voxels(data:PreparedData) -> tuple[np.ndarray, np.ndarray]|None:
     "For generated data: (planted (n_voxels,) bool, noiseless signal (n_trs, n_voxels)) on the cache's voxels; None for real data."
@@ -145,7 +139,7 @@ def planted_voxels(data:PreparedData) -> tuple[np.ndarray, np.ndarray]|None:
     signal[:, sel] = gt['signal'][:data.n_trs, vox_id[sel] - 1]
     return sel, signal
 
-# %% ../nbs/12_cli.ipynb #91c0f363
+# %% ../nbs/12_cli.ipynb #f4330c98
 def evaluate_model(model:MultimodalAutoencoder, # trained model
                    data:PreparedData, # the prepared dataset it was trained on
                    out_dir, # report folder
@@ -185,7 +179,7 @@ def evaluate_model(model:MultimodalAutoencoder, # trained model
     ev.save_predictions(p['fmri'], out/'predicted_test.npy', trs, meta={'subjects': data.subjects})
     ev.plot_correlation_histogram(r, planted=planted, baseline_r=ridge.r, path=out/'r_histogram.png')
     ev.plot_brain_map(r.mean(0), mask, title='mean voxelwise r (test block)', path=out/'r_brain_map.png')
-    if history: ev.plot_loss_curves(history, log=True, path=out/'loss_curves.png')
+    if history: ev.plot_loss_curves(history, keys=[k for k in history[0] if k.startswith(('train_', 'val_'))], log=True, path=out/'loss_curves.png')
     # reconstructions
     if 'codes' in p:
         true_codes = np.asarray(data.audio[trs], dtype=np.int64); fmask = np.asarray(data.audio_mask[trs])
@@ -308,7 +302,7 @@ def run_demo(out_dir='giblet-demo', # folder for the data, the run and the repor
     if verbose: print((out/'report'/'report.md').read_text())
     return metrics
 
-# %% ../nbs/12_cli.ipynb #aea74726
+# %% ../nbs/12_cli.ipynb #3969ae7c
 def _required(**kw):
     for k, v in kw.items():
         if v is None: sys.exit(f'error: --{k} is required (see --help)')
@@ -345,10 +339,14 @@ def giblet_train(data_dir:Param('folder in the Sherlock layout (required)', str)
                  no_resume:Param('start afresh even if out/checkpoints/last.pt exists', store_true)=False):
     "Train the autoencoder (resumes from the last checkpoint; runs under torchrun for several GPUs or machines)."
     _required(data_dir=data_dir)
-    cfg = _load_cfg(config)
-    data = prepare_dataset(data_dir, cache_dir, cfg.data, verbose=int(os.environ.get('RANK', '0')) == 0)
-    train_model(data, cfg, out, resume=not no_resume)
     import torch.distributed as dist
+    cfg = _load_cfg(config)
+    rank, world, _ = init_distributed(cfg.train.device)
+    if rank == 0: data = prepare_dataset(data_dir, cache_dir, cfg.data)   # one process writes the cache ...
+    if world > 1:
+        dist.barrier()                                                     # ... the others wait for it and read it
+        if rank: data = load_prepared(cache_dir or Path(data_dir)/'.giblet_cache')
+    train_model(data, cfg, out, resume=not no_resume)
     if dist.is_initialized(): dist.destroy_process_group()
 
 @call_parse

@@ -118,7 +118,7 @@ def init_distributed(device:str='auto') -> tuple[int, int, torch.device]:
         dist.init_process_group(backend='nccl' if dev.type == 'cuda' else 'gloo')
     return rank, world, dev
 
-# %% ../nbs/10_training.ipynb #7ae72485
+# %% ../nbs/10_training.ipynb #ebd3ff68
 LossFn = Callable[[dict, dict], dict]
 
 def _to_device(batch:dict, device) -> dict:
@@ -149,7 +149,9 @@ class Trainer:
         self.model = model.to(self.device)
         self.ddp = self.world > 1
         if self.ddp:
-            self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == 'cuda' else None)
+            # some parameters may get no gradient in a step (e.g. the per-subject adapter when training on the average)
+            self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == 'cuda' else None,
+                                                             find_unused_parameters=True)
         self.bf16 = self.cfg.precision == 'bf16' or (self.cfg.precision == 'auto' and self.device.type == 'cuda')
         decay = [p for n, p in self.model.named_parameters() if p.requires_grad and p.ndim >= 2]
         no_decay = [p for n, p in self.model.named_parameters() if p.requires_grad and p.ndim < 2]
