@@ -339,7 +339,7 @@ def check_batch(batch:dict, cfg:ModelConfig) -> int:
                              f'(valid: 0..{cfg.n_subjects - 1}, or -1 for the subject average); set ModelConfig(n_subjects=...) to the data\'s subject count.')
     return B
 
-# %% ../nbs/08_models.ipynb #bdf8a7df
+# %% ../nbs/08_models.ipynb #8119e822
 class MultimodalAutoencoder(nn.Module):
     "Window of stimulus TRs -> fMRI at the window's last TR + reconstructions of the last `decode_trs` TRs. Computes no loss."
     def __init__(self, cfg:ModelConfig):
@@ -360,7 +360,7 @@ class MultimodalAutoencoder(nn.Module):
             self.subject_bias = nn.Parameter(torch.zeros(cfg.n_subjects, cfg.n_voxels))
         self.audio_decoder = AudioDecoder(cfg)   # tied: it is handed the encoder's tables at each call, so they are stored once
         self.video_decoder = VideoDecoder(cfg)
-        self.text_decoder = nn.Sequential(nn.Linear(cfg.bottleneck_dim, 256), nn.GELU(), nn.Linear(256, cfg.text_dim))
+        self.text_decoder = nn.Sequential(nn.Linear(cfg.bottleneck_dim, d), nn.GELU(), nn.Linear(d, cfg.text_dim))
 
     def encode(self, batch:dict) -> torch.Tensor:
         "Per-TR bottleneck latents (B, W, bottleneck_dim) of a validated batch."
