@@ -567,20 +567,20 @@ def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_v
     fig.tight_layout()
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #a2a35aab
+# %% ../nbs/11_evaluation.ipynb #9c448847
 def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
                    mask_img, # the data's 3D brain mask
                    title:str='Voxelwise r', threshold:float|None=None, # hide |values| below this
                    bg_img='MNI152', # background: 'MNI152' (nilearn's template), an image, or None for none
-                   path=None):
+                   path=None, **kwargs): # other `nilearn.plotting.plot_stat_map` arguments (display_mode, cut_coords, ...)
     "Orthogonal slices of a voxel map on the brain grid (nilearn `plot_stat_map`). Returns the Figure."
     from matplotlib.figure import Figure
     from nilearn import plotting
     img = correlation_map(values, mask_img)
     fig = Figure(figsize=(8, 3))
     kw = {} if isinstance(bg_img, str) and bg_img == 'MNI152' else {'bg_img': bg_img}
-    plotting.plot_stat_map(img, figure=fig, title=title, threshold=threshold if threshold is not None else 1e-6,
-                           display_mode='ortho', colorbar=True, cmap='RdBu_r', **kw)
+    kw = dict(display_mode='ortho', colorbar=True, cmap='RdBu_r') | kw | kwargs
+    plotting.plot_stat_map(img, figure=fig, title=title, threshold=threshold if threshold is not None else 1e-6, **kw)
     return _finish(fig, path)
 
 # %% ../nbs/11_evaluation.ipynb #8bb4689a
