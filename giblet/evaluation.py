@@ -13,14 +13,35 @@ from .alignment import fir_delays
 from .fmri import voxels_to_nifti
 
 # %% auto #0
-__all__ = ['jsonable', 'constant_voxels', 'voxel_correlations', 'subject_correlations', 'signal_ceiling', 'isc_ceiling',
-           'ceiling_fraction', 'PermutationResult', 'permutation_test', 'contiguous_folds', 'RidgeResult',
-           'ridge_baseline', 'baseline_features', 'code_accuracy', 'audio_reconstruction', 'frame_quality',
-           'retrieval_accuracy', 'correlation_map', 'save_correlation_map', 'save_predictions', 'mask_voxel_index',
-           'save_figure', 'plot_correlation_histogram', 'plot_brain_map', 'plot_loss_curves', 'plot_codes',
-           'summarize_fmri']
+__all__ = ['EvaluationConfig', 'jsonable', 'constant_voxels', 'voxel_correlations', 'subject_correlations', 'signal_ceiling',
+           'isc_ceiling', 'ceiling_fraction', 'PermutationResult', 'permutation_test', 'contiguous_folds',
+           'RidgeResult', 'ridge_baseline', 'baseline_features', 'code_accuracy', 'audio_reconstruction',
+           'frame_quality', 'retrieval_accuracy', 'correlation_map', 'save_correlation_map', 'save_predictions',
+           'mask_voxel_index', 'save_figure', 'plot_correlation_histogram', 'plot_brain_map', 'plot_loss_curves',
+           'plot_codes', 'summarize_fmri']
 
-# %% ../nbs/11_evaluation.ipynb #a42a3a12
+# %% ../nbs/11_evaluation.ipynb #8c71d654
+@dataclass
+class EvaluationConfig:
+    "How a trained model (and its ridge baseline) is evaluated."
+    n_permutations: int = 1000 # surrogates of the permutation test
+    null_method: Literal['phase', 'circular', 'block'] = 'phase' # how surrogates keep the autocorrelation (see `permutation_test`)
+    seed: int = 0 # seed of the permutation test
+    ridge_delays: tuple[int, ...] = (1, 2, 3, 4, 5, 6) # FIR delays (TRs) of the ridge baseline
+    ridge_alphas: tuple[float, ...] = (1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7) # ridge penalties searched per voxel
+    ridge_folds: int = 5 # contiguous cross-validation folds for the ridge penalties
+    min_ceiling: float = 0.1 # voxels with a lower noise ceiling are left out of the ceiling fraction
+    save_predictions: bool = True # write the test-block predictions (.npy + .json)
+
+    def __post_init__(self):
+        if self.n_permutations < 1: raise ValueError(f'n_permutations must be >= 1, got {self.n_permutations}')
+        if self.null_method not in ('phase', 'circular', 'block'): raise ValueError(f"null_method must be 'phase', 'circular' or 'block', got {self.null_method!r}")
+        if not self.ridge_delays or min(self.ridge_delays) < 0: raise ValueError(f'ridge_delays must be non-negative TR lags, got {self.ridge_delays}')
+        if not self.ridge_alphas or min(self.ridge_alphas) <= 0: raise ValueError(f'ridge_alphas must be positive, got {self.ridge_alphas}')
+        if self.ridge_folds < 2: raise ValueError(f'ridge_folds must be >= 2, got {self.ridge_folds}')
+        if not 0 <= self.min_ceiling < 1: raise ValueError(f'min_ceiling must be in [0, 1), got {self.min_ceiling}')
+
+# %% ../nbs/11_evaluation.ipynb #5037c815
 def _as_array(x, name:str) -> np.ndarray:
     "`x` (NumPy array, torch tensor or nested list) as a NumPy array."
     if hasattr(x, 'detach'): x = x.detach().cpu().numpy()
@@ -52,7 +73,7 @@ def _check_pair(pred, true, min_trs:int=3, names=('pred', 'true')) -> tuple[np.n
     _check_finite(p, names[0]); _check_finite(t, names[1])
     return p, t
 
-# %% ../nbs/11_evaluation.ipynb #b38fe56b
+# %% ../nbs/11_evaluation.ipynb #ce465a37
 def jsonable(x):
     "`x` with NumPy types turned into Python ones and NaN/inf into None, so `json.dumps` writes standard JSON."
     if isinstance(x, dict): return {str(k): jsonable(v) for k, v in x.items()}
@@ -65,13 +86,13 @@ def jsonable(x):
     if isinstance(x, Path): return str(x)
     return x
 
-# %% ../nbs/11_evaluation.ipynb #a4cc58f0
+# %% ../nbs/11_evaluation.ipynb #68f4aef5
 def constant_voxels(x) -> np.ndarray:
     "Boolean (n_voxels,): the columns of `x` (n_trs, n_voxels) whose values never change over time."
     x = _as_array(x, 'x')
     return np.ptp(x, axis=0) == 0
 
-# %% ../nbs/11_evaluation.ipynb #99d54d14
+# %% ../nbs/11_evaluation.ipynb #d5d5e85d
 def voxel_correlations(pred, # predicted responses (n_trs, n_voxels)
                        true, # measured responses (n_trs, n_voxels), same TRs and voxels
                        constant:Literal['zero', 'nan', 'raise']='zero', # r for voxels constant in `pred` or `true`
@@ -97,7 +118,7 @@ def voxel_correlations(pred, # predicted responses (n_trs, n_voxels)
     np.clip(r, -1, 1, out=r)
     return (r, const) if return_constant else r
 
-# %% ../nbs/11_evaluation.ipynb #db373ff0
+# %% ../nbs/11_evaluation.ipynb #018bffae
 def subject_correlations(pred, # (n_subjects, n_trs, n_voxels), or (n_trs, n_voxels) shared by every subject
                          true, # (n_subjects, n_trs, n_voxels)
                          constant:Literal['zero', 'nan', 'raise']='zero', # as in `voxel_correlations`
@@ -110,7 +131,7 @@ def subject_correlations(pred, # (n_subjects, n_trs, n_voxels), or (n_trs, n_vox
                                             f'(n_subjects, n_trs, n_voxels) or a single shared one (n_trs, n_voxels).')
     return np.stack([voxel_correlations(p[s], t[s], constant=constant) for s in range(t.shape[0])])
 
-# %% ../nbs/11_evaluation.ipynb #a39f1379
+# %% ../nbs/11_evaluation.ipynb #e62aad2b
 def signal_ceiling(signal, # noiseless planted responses (n_trs, n_voxels)
                    data, # observed responses (n_trs, n_voxels), or (n_subjects, n_trs, n_voxels)
                   ) -> np.ndarray:
@@ -119,7 +140,7 @@ def signal_ceiling(signal, # noiseless planted responses (n_trs, n_voxels)
     if d.ndim == 3: return subject_correlations(signal, d)
     return voxel_correlations(signal, d, constant='zero')
 
-# %% ../nbs/11_evaluation.ipynb #e5a8a679
+# %% ../nbs/11_evaluation.ipynb #5c517287
 def isc_ceiling(data, # responses of several subjects (n_subjects, n_trs, n_voxels)
                ) -> np.ndarray:
     "Leave-one-subject-out inter-subject correlation: corr(subject s, mean of the others) per voxel, shape (n_subjects, n_voxels)."
@@ -131,7 +152,7 @@ def isc_ceiling(data, # responses of several subjects (n_subjects, n_trs, n_voxe
     total = d.sum(0, dtype=np.float64)
     return np.stack([voxel_correlations((total - d[s]) / (n_sub - 1), d[s]) for s in range(n_sub)])
 
-# %% ../nbs/11_evaluation.ipynb #f234a033
+# %% ../nbs/11_evaluation.ipynb #32290469
 def ceiling_fraction(r, # voxelwise r (n_voxels,) or (n_subjects, n_voxels)
                      ceiling, # noise ceiling, same shape as `r` (or broadcastable)
                      min_ceiling:float=0.1, # voxels with a ceiling below this get NaN
@@ -145,7 +166,7 @@ def ceiling_fraction(r, # voxelwise r (n_voxels,) or (n_subjects, n_voxels)
     out[ok] = r[ok] / c[ok]
     return out
 
-# %% ../nbs/11_evaluation.ipynb #0d40dce8
+# %% ../nbs/11_evaluation.ipynb #7b6d212e
 @dataclass
 class PermutationResult:
     "Observed correlations and their autocorrelation-preserving null."
@@ -196,7 +217,7 @@ def _null_chunk(zp:np.ndarray, zt:np.ndarray, method:str, draws:np.ndarray) -> n
         return cc[(-draws[:, 0]) % n]  # row k: the shift of permutation k
     return np.stack([(zp[idx] * zt).mean(0) for idx in draws])
 
-# %% ../nbs/11_evaluation.ipynb #dfc0d920
+# %% ../nbs/11_evaluation.ipynb #7798fe11
 def permutation_test(pred, # predicted responses (n_trs, n_voxels)
                      true, # measured responses (n_trs, n_voxels)
                      n_permutations:int=1000, # null samples
@@ -233,7 +254,7 @@ def permutation_test(pred, # predicted responses (n_trs, n_voxels)
                              p_mean=float((1 + (null_mean >= mean_r - 1e-12).sum()) / (1 + n_permutations)),
                              null_mean=null_mean, method=method, n_permutations=n_permutations, null_voxel=null_voxel)
 
-# %% ../nbs/11_evaluation.ipynb #839a677c
+# %% ../nbs/11_evaluation.ipynb #cdfc19aa
 def contiguous_folds(n_samples:int, # training samples (TRs), in time order
                      n_folds:int=5, # validation blocks
                      gap:int=0, # samples dropped from training on each side of each validation block
@@ -247,7 +268,7 @@ def contiguous_folds(n_samples:int, # training samples (TRs), in time order
         raise ValueError(f'{n_samples} training TRs are too few for {n_folds} folds with a gap of {gap} TRs; use fewer folds or a smaller gap')
     return folds
 
-# %% ../nbs/11_evaluation.ipynb #77421699
+# %% ../nbs/11_evaluation.ipynb #84a6a236
 @dataclass
 class RidgeResult:
     "A ridge encoding model evaluated on held-out TRs."
@@ -258,13 +279,13 @@ class RidgeResult:
     delays: tuple # FIR delays in TRs
     test_trs: np.ndarray # indices of the test TRs
 
-# %% ../nbs/11_evaluation.ipynb #ed8aa399
+# %% ../nbs/11_evaluation.ipynb #fc8acbfb
 def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or a list of such arrays (concatenated)
                    responses, # fMRI responses (n_trs, n_voxels) on the same TRs
                    train_trs, # indices (or boolean mask) of training TRs
                    test_trs, # indices (or boolean mask) of test TRs
                    delays:Sequence[int]=(1, 2, 3, 4, 5, 6), # FIR delays in TRs (1..6 = 1.5-9 s at TR 1.5 s)
-                   alphas:Sequence[float]=tuple(np.logspace(-1, 7, 9)), # ridge penalties searched per voxel
+                   alphas:Sequence[float]=(1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7), # ridge penalties searched per voxel
                    n_folds:int=5, # contiguous cross-validation folds within the training TRs
                    gap:int|None=None, # TRs dropped around each validation fold (default: the largest delay)
                    backend:str='numpy', # himalaya backend: 'numpy', 'torch' (CPU) or 'torch_cuda' (GPU)
@@ -313,7 +334,7 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
     return RidgeResult(r=voxel_correlations(pred, Y[te_idx]), pred=pred.astype(np.float32), best_alphas=best,
                        cv_scores=cvs, delays=delays, test_trs=te_idx)
 
-# %% ../nbs/11_evaluation.ipynb #33ac5540
+# %% ../nbs/11_evaluation.ipynb #62188cf8
 def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, width) in [0, 1]
                       codes=None, # EnCodec codes (n_trs, n_codebooks, frames_per_tr) int
                       frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool (default: all)
@@ -379,7 +400,7 @@ def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, wid
     if not out: raise ValueError('no stimulus given: pass at least one of video, codes, mel, text')
     return out
 
-# %% ../nbs/11_evaluation.ipynb #81820731
+# %% ../nbs/11_evaluation.ipynb #49823cf0
 def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr) int (e.g. logits.argmax(-1))
                   true_codes, # true codes, same shape
                   frame_mask=None, # real frames (..., frames_per_tr) bool; default all frames
@@ -406,7 +427,7 @@ def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr
             'chance_majority': majority.tolist(), 'chance_uniform': 1.0 / codebook_size,
             'above_majority': (acc > majority).tolist(), 'n_frames': int(m.sum())}
 
-# %% ../nbs/11_evaluation.ipynb #f2a81de7
+# %% ../nbs/11_evaluation.ipynb #2c02acb8
 def audio_reconstruction(codec, # EnCodec model (`giblet.audio.load_codec`); the one that made `true_codes`
                          pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr) int
                          true_codes, # true codes, same shape
@@ -436,7 +457,7 @@ def audio_reconstruction(codec, # EnCodec model (`giblet.audio.load_codec`); the
     metrics.update(sample_rate=rate, seconds=len(wav_pred) / rate, untrained_codec=bool(getattr(codec, 'giblet_untrained', False)))
     return jsonable(metrics), waves
 
-# %% ../nbs/11_evaluation.ipynb #06f3a5d4
+# %% ../nbs/11_evaluation.ipynb #123be33c
 def frame_quality(pred_frames, # reconstructed frames (..., 3, height, width) in [0, 1]
                   true_frames, # original frames, same shape
                  ) -> dict:
@@ -455,7 +476,7 @@ def frame_quality(pred_frames, # reconstructed frames (..., 3, height, width) in
     ssim = structural_similarity_index_measure(p, t, data_range=1.0)
     return {'psnr': float(psnr.mean()), 'ssim': float(ssim), 'n_frames': int(p.shape[0])}
 
-# %% ../nbs/11_evaluation.ipynb #819c8966
+# %% ../nbs/11_evaluation.ipynb #64ee2b14
 def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
                        true_embeddings, # embeddings of each TR's annotation (n_trs, d)
                        has_text=None, # (n_trs,) bool: TRs with an annotation (default: all)
@@ -489,7 +510,7 @@ def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
     out.update(n_queries=int(len(p)), n_candidates=int(len(cand)))
     return out
 
-# %% ../nbs/11_evaluation.ipynb #4f029f58
+# %% ../nbs/11_evaluation.ipynb #6fd573af
 def _atomic_write(path, write):
     "Call `write(tmp_path)` then rename onto `path`; the temporary file keeps `path`'s suffixes (nibabel needs them)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -507,7 +528,7 @@ def _mask_image(mask_img):
     if len(img.shape) != 3: raise ValueError(f'mask_img has shape {img.shape}; expected a 3D mask volume')
     return img
 
-# %% ../nbs/11_evaluation.ipynb #58df0106
+# %% ../nbs/11_evaluation.ipynb #d574d040
 def correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels), e.g. r per voxel or per subject
                     mask_img, # the data's 3D brain mask (nibabel image or path) that defined the voxels
                    ):
@@ -523,7 +544,7 @@ def save_correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels
     img = correlation_map(values, mask_img)
     return _atomic_write(path, lambda tmp: img.to_filename(tmp))
 
-# %% ../nbs/11_evaluation.ipynb #4c89da68
+# %% ../nbs/11_evaluation.ipynb #8ac9887b
 def save_predictions(pred, # predicted responses for the test block (n_trs, n_voxels) or (n_subjects, n_trs, n_voxels)
                      path, # output `.npy` file; a `.json` sidecar with the same stem is written next to it
                      test_trs=None, # indices of the predicted TRs on the data's TR grid
@@ -547,7 +568,7 @@ def save_predictions(pred, # predicted responses for the test block (n_trs, n_vo
     _atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(text))
     return path
 
-# %% ../nbs/11_evaluation.ipynb #5334794f
+# %% ../nbs/11_evaluation.ipynb #1c3c5b0d
 def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
                      mask_img, # the 3D brain mask (nibabel image or path) that defined the voxel vector
                     ) -> np.ndarray:
@@ -562,7 +583,7 @@ def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
     flat = np.ravel_multi_index(tuple(ijk.T), m.shape)
     return np.where(m.ravel()[flat], pos[flat], -1)
 
-# %% ../nbs/11_evaluation.ipynb #1e9b779b
+# %% ../nbs/11_evaluation.ipynb #1145f88c
 def save_figure(fig, path, dpi:int=110) -> Path:
     "Write a matplotlib figure as PNG (atomic)."
     return _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches='tight', format='png'))
@@ -571,7 +592,7 @@ def _finish(fig, path):
     if path is not None: save_figure(fig, path)
     return fig
 
-# %% ../nbs/11_evaluation.ipynb #9280cac7
+# %% ../nbs/11_evaluation.ipynb #2b883660
 def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_voxels) averaged over subjects
                                planted=None, # optional (n_voxels,) bool: voxels with planted signal, drawn separately
                                baseline_r=None, # optional ridge-baseline r (n_voxels,), drawn as an outline
@@ -598,7 +619,7 @@ def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_v
     fig.tight_layout()
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #0bc16278
+# %% ../nbs/11_evaluation.ipynb #8bfc0d1d
 def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
                    mask_img, # the data's 3D brain mask
                    title:str='Voxelwise r', threshold:float|None=None, # hide |values| below this
@@ -614,7 +635,7 @@ def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
     plotting.plot_stat_map(img, figure=fig, title=title, threshold=threshold if threshold is not None else 1e-6, **kw)
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #19a4dc4f
+# %% ../nbs/11_evaluation.ipynb #14b6a2b8
 def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'train_loss': 1.2, 'val_loss': 1.3, 'lr': 1e-3}
                      keys:Sequence[str]|None=None, # which entries to plot (default: every key containing 'loss')
                      log:bool=False, # log-scale y axis
@@ -635,7 +656,7 @@ def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'trai
     fig.tight_layout()
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #440fd89d
+# %% ../nbs/11_evaluation.ipynb #0e794f7a
 def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
                true_codes, # true codes, same shape
                frame_mask=None, # (n_trs, frames_per_tr) bool: real frames (padded slots are dropped)
@@ -659,7 +680,7 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
     fig.suptitle(f'{title} (accuracy {np.mean(tf == pf):.3f})')
     return _finish(fig, path)
 
-# %% ../nbs/11_evaluation.ipynb #e8d6d755
+# %% ../nbs/11_evaluation.ipynb #0c9cff36
 def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects, n_voxels)
                    planted=None, # (n_voxels,) bool: voxels with planted signal (generated data)
                    ceiling=None, # noise ceiling, same shape as `r` or (n_voxels,)
