@@ -18,8 +18,9 @@ def git_changes():
     return r.stdout.strip() if r.returncode == 0 else None
 
 def readme_text() -> str:
-    "README.md as generated from nbs/index.ipynb (markdown and code cells, outputs as text)."
-    r = subprocess.run(['jupyter', 'nbconvert', '--to', 'markdown', '--stdout', '--log-level', 'ERROR', 'nbs/index.ipynb'],
+    "README.md as generated from nbs/index.ipynb: its prose (code cells and their pictures/players stay in the notebook)."
+    r = subprocess.run(['jupyter', 'nbconvert', '--to', 'markdown', '--stdout', '--log-level', 'ERROR',
+                        '--TemplateExporter.exclude_output=True', '--TemplateExporter.exclude_input=True', 'nbs/index.ipynb'],
                        capture_output=True, text=True, check=True)
     return '<!-- generated from nbs/index.ipynb by `python tools/test.py --readme`; edit the notebook, not this file -->\n\n' + r.stdout
 
