@@ -445,7 +445,7 @@ def tr_frame_times(grid:TRGrid, frame_mask:np.ndarray, rate:float=75.0) -> np.nd
     idx = bounds[:, :1] + np.arange(frame_mask.shape[1])[None]
     return np.where(frame_mask, (idx + 0.5) / rate, np.nan)
 
-# %% ../nbs/01_audio.ipynb #6baf286c
+# %% ../nbs/01_audio.ipynb #73ec2fbd
 _LOG_EPS = 1e-6
 
 def log_mel(waveform:np.ndarray, config:AudioConfig) -> np.ndarray:
@@ -461,9 +461,9 @@ def mel_to_waveform(logmel:np.ndarray, config:AudioConfig) -> np.ndarray:
     import librosa
     hop, n = config.hop_length, logmel.shape[1]
     mel = np.maximum(np.exp(logmel.astype(np.float64)) - _LOG_EPS, 0)
-    y = librosa.feature.inverse.mel_to_audio(mel, sr=config.sample_rate, n_fft=config.n_fft, hop_length=hop,
-                                             n_iter=config.griffin_lim_iters, power=2.0, length=(n - 1) * hop + 1,
-                                             random_state=0)
+    magnitude = librosa.feature.inverse.mel_to_stft(mel, sr=config.sample_rate, n_fft=config.n_fft, power=2.0)
+    y = librosa.griffinlim(magnitude, n_iter=config.griffin_lim_iters, hop_length=hop, n_fft=config.n_fft,
+                           length=(n - 1) * hop + 1, random_state=0)  # seeded: the same features give the same audio
     out = np.zeros(n * hop, np.float32); m = min(len(y), len(out) - hop // 2)
     out[hop // 2: hop // 2 + m] = y[:m]
     return out
