@@ -230,7 +230,7 @@ def _decode_audio(data, pred_codes, true_codes, fmask, trs, out, seconds):
     return {**metrics, 'codec': acfg.codec if acfg.codec == 'untrained' else (acfg.model_dir or acfg.model_id),
             'codec_meaningful': not metrics['untrained_codec']}
 
-# %% ../nbs/12_cli.ipynb #e82b2f90
+# %% ../nbs/12_cli.ipynb #b7c8fd01
 def report_markdown(metrics:dict, data:PreparedData) -> str:
     "A short human-readable summary of `metrics`."
     f = metrics['fmri']; sa = f.get('subject_average', {})
@@ -244,8 +244,18 @@ def report_markdown(metrics:dict, data:PreparedData) -> str:
              f"| ridge baseline (subject average) | {g(sa, 'mean_r_ridge')} | {g(sa, 'mean_r_ridge_planted')} | |",
              f"| autoencoder (subject average) | {g(sa, 'mean_r_model')} | {g(sa, 'mean_r_model_planted')} | {g(sa, 'mean_r_model_other')} |",
              '']
-    for k in ('mean_ceiling_planted', 'mean_ceiling_all', 'ceiling_fraction_planted', 'ceiling_fraction_all', 'p_mean'):
-        if f.get(k) is not None: lines.append(f'- {k.replace("_", " ")}: {f[k]:.3f}')
+    labels = {'ceiling_mean_planted': 'noise ceiling, planted voxels (mean r)', 'ceiling_mean_all': 'noise ceiling, all voxels (mean r)',
+              'ceiling_fraction_planted': 'fraction of the ceiling reached, planted voxels',
+              'ceiling_fraction_all': 'fraction of the ceiling reached, voxels with a ceiling',
+              'p_value_mean_r': 'permutation p-value of the subject-average mean r' + (' (planted voxels)' if f.get('n_planted') else ''),
+              'null_mean_r_95': '95th percentile of that mean r under the null'}
+    for k, label in labels.items():
+        if f.get(k) is not None: lines.append(f'- {label}: {f[k]:.3f}')
+    key = 'planted' if f.get('n_planted') else None
+    m_r, r_r = (sa.get('mean_r_model_planted'), sa.get('mean_r_ridge_planted')) if key else (sa.get('mean_r_model'), sa.get('mean_r_ridge'))
+    if m_r is not None and r_r is not None:
+        lines.append(f"- the autoencoder {'beats' if m_r > r_r else 'does not beat'} the ridge baseline on the subject average"
+                     + (' (planted voxels)' if key else '') + f': r {m_r:.3f} vs {r_r:.3f}')
     if 'audio' in metrics:
         a = metrics['audio']
         lines += ['', '## Audio (EnCodec codes)', '',
