@@ -136,7 +136,7 @@ def planted_voxels(data:PreparedData) -> tuple[np.ndarray, np.ndarray]|None:
     signal[:, idx[inside]] = gt['signal'][:data.n_trs, inside]
     return planted, signal
 
-# %% ../nbs/12_cli.ipynb #ebd14863
+# %% ../nbs/12_cli.ipynb #329b5c51
 def evaluate_model(model:MultimodalAutoencoder, # trained model
                    data:PreparedData, # the prepared dataset it was trained on
                    out_dir, # report folder
@@ -159,7 +159,7 @@ def evaluate_model(model:MultimodalAutoencoder, # trained model
     # ridge baseline on the subject-average response, same train/test TRs
     feats = stimulus_features(data)
     train_idx = data.splits['train']
-    y_avg = np.asarray(data.fmri.data, dtype=np.float32).mean(0)
+    y_avg = sum(np.asarray(data.fmri.data[s], dtype=np.float32) for s in range(len(data.subjects))) / len(data.subjects)  # one subject in memory at a time
     ridge = ev.ridge_baseline(feats, y_avg, train_idx, trs, delays=ecfg.ridge_delays, alphas=ecfg.ridge_alphas, n_folds=ecfg.ridge_folds)
     r_avg = ev.voxel_correlations(p['fmri'].mean(0), true.mean(0))
     perm = ev.permutation_test(p['fmri'].mean(0), true.mean(0), n_permutations=ecfg.n_permutations, method=ecfg.null_method,

@@ -290,7 +290,7 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
                    gap:int|None=None, # TRs dropped around each validation fold (default: the largest delay)
                    backend:str='numpy', # himalaya backend: 'numpy', 'torch' (CPU) or 'torch_cuda' (GPU)
                    dtype:str='float32', # precision of the fit (float32 halves time and memory at ~85,000 voxels)
-                   n_targets_batch:int|None=20000, # voxels solved at a time (bounds memory; None = all at once)
+                   n_targets_batch:int|None=20000, # voxels solved at a time (bounds memory)
                   ) -> RidgeResult:
     "Fit ridge from FIR-delayed features on `train_trs` (alphas by contiguous CV), evaluate voxelwise r on `test_trs`."
     from himalaya.backend import set_backend, get_backend
@@ -325,8 +325,13 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
     previous = get_backend()
     try:
         b = set_backend(backend)
-        batch = dict(n_targets_batch=n_targets_batch, n_targets_batch_refit=n_targets_batch)
-        model = RidgeCV(alphas=np.asarray(alphas, dtype=dtype), cv=folds, fit_intercept=False, solver_params=batch)
+        batch = dict(n_targets_batch=n_targets_batch or 20000, n_targets_batch_refit=n_targets_batch or 20000)
+        if Xtr.shape[1] > Xtr.shape[0]:
+            # more features than training TRs: the same ridge solved in its dual (linear kernel), so memory scales with
+            # n_trs x n_voxels instead of holding n_features x n_voxels primal weights
+            from himalaya.kernel_ridge import KernelRidgeCV
+            model = KernelRidgeCV(alphas=np.asarray(alphas, dtype=dtype), kernel='linear', cv=folds, fit_intercept=False, solver_params=batch)
+        else: model = RidgeCV(alphas=np.asarray(alphas, dtype=dtype), cv=folds, fit_intercept=False, solver_params=batch)
         model.fit(Xtr, Ytr)
         pred = np.asarray(b.to_numpy(model.predict(Xd[te_idx]))) + y_mu
         best, cvs = (np.asarray(b.to_numpy(a)) for a in (model.best_alphas_, model.cv_scores_))
