@@ -14,10 +14,26 @@ __all__ = ['fmri_loss', 'code_cross_entropy', 'code_regression_loss', 'normalise
            'MultimodalLoss']
 
 # %% ../nbs/09_losses.ipynb #42a33fc2
+def _distributed() -> bool: return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+def _all_sum(t:torch.Tensor) -> torch.Tensor:
+    "Sum of a (detached) tensor over all DDP processes; the tensor itself in one process."
+    t = t.detach().clone()
+    if _distributed(): torch.distributed.all_reduce(t)
+    return t
+
 def _masked_mean(x:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
-    "Mean of `x` over entries where `mask` (broadcastable to x) is True; 0 (still in the graph) when none is."
+    """Mean of `x` over entries where `mask` (broadcastable to x) is True; 0 (still in the graph) when none is.
+    Under DDP the count is that of the whole global batch (times the number of processes, since DDP averages their
+    gradients), so N processes give exactly the gradient of one process with the global batch."""
     m = mask.expand_as(x).to(x.dtype)
-    return (x * m).sum() / m.sum().clamp_min(1)
+    scale = torch.distributed.get_world_size() if _distributed() else 1
+    return scale * (x * m).sum() / _all_sum(m.sum()).clamp_min(1)
+
+def _global_mean(x:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
+    "Detached mean of `x` over masked entries of the whole (global) batch: the normalisers of the losses."
+    m = mask.expand_as(x).to(x.dtype)
+    return _all_sum((x.detach() * m).sum()) / _all_sum(m.sum()).clamp_min(1)
 
 def fmri_loss(pred:torch.Tensor, # predicted response (B, n_voxels)
               target:torch.Tensor, # measured response (B, n_voxels), z-scored per voxel by giblet.fmri
@@ -26,7 +42,9 @@ def fmri_loss(pred:torch.Tensor, # predicted response (B, n_voxels)
     "fMRI loss: 1 for predicting zeros (mse) or uncorrelated predictions (correlation), 0 when perfect."
     pred, target = pred.float(), target.float()
     if pred.shape != target.shape: raise BatchError(f'fMRI prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ; the head must be sized from the data.')
-    if kind == 'mse': return F.mse_loss(pred, target) / target.square().mean().clamp_min(1e-8).detach()
+    if kind == 'mse':
+        every = torch.ones_like(target, dtype=torch.bool)
+        return _masked_mean((pred - target).square(), every) / _global_mean(target.square(), every).clamp_min(1e-8)
     if kind == 'correlation':
         if len(pred) < 2: raise BatchError('the correlation fMRI loss needs at least 2 samples per batch (it correlates over the batch); raise the batch size or use fmri_loss="mse".')
         p, t = pred - pred.mean(0), target - target.mean(0)
@@ -47,9 +65,9 @@ def code_cross_entropy(logits:torch.Tensor, # code logits (..., n_cb, F, K)
 def _normalised(loss, pred, target, mask=None, **kw):
     "`loss(pred, target)` (elementwise, masked mean) divided by the same loss of predicting the target's mean (detached)."
     if mask is None: mask = torch.ones_like(target, dtype=torch.bool)
-    mean = _masked_mean(target, mask).detach()
+    mean = _global_mean(target, mask)
     num = _masked_mean(loss(pred, target, reduction='none', **kw), mask)
-    den = _masked_mean(loss(mean.expand_as(target), target, reduction='none', **kw), mask).detach()
+    den = _global_mean(loss(mean.expand_as(target), target, reduction='none', **kw), mask)
     return num / den.clamp_min(1e-8)
 
 def code_regression_loss(pred:torch.Tensor, # regression-head outputs (..., n_cb, F) in [0, K-1]
