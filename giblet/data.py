@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .config import ConfigError, config_to_dict
+from .config import ConfigError, config_to_dict, atomic_write
 from .alignment import TRGrid, tr_overlap, hrf_kernel
 from .audio import AudioConfig, AudioProcessor
 from .video import VideoConfig, VideoProcessor, probe_video
@@ -144,18 +144,8 @@ def entry_key(**parts) -> str:
     "A short hash of JSON-serialisable `parts` (source hashes, configs, grid)."
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
-def _atomic_json(obj, path:Path):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=1, default=str)
-        os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
-
-def _atomic_npy(arr:np.ndarray, path:Path):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix='.npy')
-    os.close(fd)
-    try: np.save(tmp, arr); os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
+def _atomic_json(obj, path:Path): atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1, default=str)))
+def _atomic_npy(arr:np.ndarray, path:Path): atomic_write(path, lambda tmp: np.save(tmp, arr))
 
 def entry_is_current(folder:Path, name:str, key:str) -> bool:
     "Whether cache entry `name` in `folder` exists with sidecar key `key`."

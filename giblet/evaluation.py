@@ -516,16 +516,7 @@ def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
     return out
 
 # %% ../nbs/11_evaluation.ipynb #6fd573af
-def _atomic_write(path, write):
-    "Call `write(tmp_path)` then rename onto `path`; the temporary file keeps `path`'s suffixes (nibabel needs them)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=''.join(path.suffixes))
-    os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
-    return path
+from .config import atomic_write as _atomic_write   # write(tmp) then rename; the temporary file keeps the suffixes nibabel needs
 
 def _mask_image(mask_img):
     import nibabel as nib

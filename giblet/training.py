@@ -17,6 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
+from .config import atomic_write
+
 # %% auto #0
 __all__ = ['LossFn', 'TrainConfig', 'lr_multiplier', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'init_distributed',
            'Trainer']
@@ -75,15 +77,8 @@ def _set_rng_state(s:dict):
 
 # %% ../nbs/10_training.ipynb #30604ea9
 def save_checkpoint(state:dict, path) -> Path:
-    "Write `state` to `path` atomically: a temporary file in the same folder, then `os.replace`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(state, tmp); os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
+    "Write `state` to `path` atomically (`giblet.config.atomic_write`): a crash never leaves a truncated checkpoint."
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 def load_checkpoint(path, model_config:dict|None=None) -> dict:
     "Read a checkpoint safely (`weights_only=True`); if `model_config` is given, refuse one written for another configuration."
@@ -267,10 +262,7 @@ class Trainer:
                           (' *' if improved else ''))
         return self.history
 
-def _write_json(obj, path:Path):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+def _write_json(obj, path:Path): atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
 # %% ../nbs/10_training.ipynb #1bba612d
 class _RegressionSet(Dataset):
