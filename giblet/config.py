@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_config.ipynb #842664cc
 from __future__ import annotations
-import dataclasses, os, tempfile, typing
+import dataclasses, typing
 from pathlib import Path
 import yaml
+from .core import GibletError, write_text
 
 # %% auto #0
-__all__ = ['ConfigError', 'config_to_dict', 'config_from_dict', 'atomic_write', 'save_config', 'load_config']
+__all__ = ['ConfigError', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config']
 
 # %% ../nbs/00_config.ipynb #d9004aa9
-class ConfigError(ValueError):
+class ConfigError(GibletError, ValueError):
     "A configuration value or key is invalid; the message says which and how to fix it."
 
 # %% ../nbs/00_config.ipynb #e72d7357
@@ -83,21 +84,9 @@ def config_from_dict(cls, d:dict, where:str=''):
     except (ValueError, TypeError) as e: raise ConfigError(f'{where or cls.__name__}: {e}') from e
 
 # %% ../nbs/00_config.ipynb #85f5a092
-def atomic_write(path, # the file to (re)place
-                 write, # called as write(tmp_path): writes the content to a temporary file beside `path`
-                ) -> Path:
-    "Write a file all at once or not at all: `write` fills a temporary file in the same folder (keeping `path`'s suffixes, which some writers need), which is then renamed onto `path`; on any error the temporary file is removed."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=''.join(path.suffixes))
-    os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
-
 def save_config(cfg, path) -> Path:
-    "Write dataclass `cfg` to YAML at `path` atomically."
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False)))
+    "Write dataclass `cfg` to YAML at `path` atomically (`giblet.core.write_text`)."
+    return write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
 def load_config(cls, path):
     "Read a YAML file into dataclass `cls`; keys absent from the file keep the dataclass defaults."
