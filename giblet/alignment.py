@@ -7,10 +7,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import numpy as np
+from fastcore.basics import patch
+from .core import GibletError
 
 # %% auto #0
-__all__ = ['TRGrid', 'TROverlap', 'tr_overlap', 'hrf_kernel', 'CategoricalError', 'check_continuous', 'apply_hrf', 'fir_delays',
-           'resample_codes']
+__all__ = ['AlignmentError', 'TRGrid', 'TROverlap', 'tr_overlap', 'hrf_kernel', 'CategoricalError', 'check_continuous',
+           'apply_hrf', 'zscore', 'fir_delays', 'resample_codes']
+
+# %% ../nbs/05_alignment.ipynb #64ad7d99
+class AlignmentError(GibletError, ValueError):
+    "A time axis, TR count, rate, lag or kernel that cannot be aligned; the message names the value and the fix."
 
 # %% ../nbs/05_alignment.ipynb #7e49f521
 @dataclass(frozen=True)
@@ -21,45 +27,70 @@ class TRGrid:
     offset: float = 0.0 # scan time (s) at which the stimulus starts; positive when the scan starts first
 
     def __post_init__(self):
-        if not (self.tr > 0 and math.isfinite(self.tr)): raise ValueError(f'TRGrid: tr must be a positive number of seconds, got {self.tr}')
-        if int(self.n_trs) != self.n_trs or self.n_trs < 1: raise ValueError(f'TRGrid: n_trs must be a positive integer, got {self.n_trs}')
-        if not math.isfinite(self.offset): raise ValueError(f'TRGrid: offset must be finite, got {self.offset}')
+        if not (self.tr > 0 and math.isfinite(self.tr)): raise AlignmentError(f'TRGrid: tr must be a positive number of seconds, got {self.tr}')
+        if int(self.n_trs) != self.n_trs or self.n_trs < 1: raise AlignmentError(f'TRGrid: n_trs must be a positive integer, got {self.n_trs}')
+        if not math.isfinite(self.offset): raise AlignmentError(f'TRGrid: offset must be finite, got {self.offset}')
 
-    @classmethod
-    def from_duration(cls, duration:float, tr:float=1.5, offset:float=0.0):
-        "The grid of whole TRs that a stimulus of `duration` seconds fills (a partial last TR is dropped)."
-        n = int(math.floor((duration + offset) / tr + 1e-9))
-        if n < 1: raise ValueError(f'a stimulus of {duration} s is shorter than one TR ({tr} s)')
-        return cls(tr=tr, n_trs=n, offset=offset)
+# %% ../nbs/05_alignment.ipynb #4fd4283d
+@patch(cls_method=True)
+def from_duration(cls:TRGrid,
+                  duration:float, # stimulus length in seconds
+                  tr:float=1.5, # repetition time in seconds
+                  offset:float=0.0, # scan time (s) at which the stimulus starts
+                 ) -> TRGrid:
+    "The grid of whole TRs that a stimulus of `duration` seconds fills (a partial last TR is dropped)."
+    n = int(math.floor((duration + offset) / tr + 1e-9))
+    if n < 1: raise AlignmentError(f'a stimulus of {duration} s is shorter than one TR ({tr} s)')
+    return cls(tr=tr, n_trs=n, offset=offset)
 
-    @property
-    def duration(self) -> float: return self.n_trs * self.tr
-    @property
-    def tr_onsets(self) -> np.ndarray:
-        "Stimulus time (s) at which each TR starts, shape (n_trs,)."
-        return np.arange(self.n_trs) * self.tr - self.offset
+# %% ../nbs/05_alignment.ipynb #13db6daa
+@patch(as_prop=True)
+def duration(self:TRGrid) -> float:
+    "Length of the grid in seconds (`n_trs * tr`)."
+    return self.n_trs * self.tr
 
-    def assign(self, times) -> np.ndarray:
-        "TR index of each stimulus time in `times` (seconds); -1 where a time falls outside the grid."
-        t = np.asarray(times, dtype=np.float64)
-        k = np.floor((t + self.offset) / self.tr + 1e-9).astype(np.int64)
-        return np.where((k >= 0) & (k < self.n_trs), k, -1)
+@patch(as_prop=True)
+def tr_onsets(self:TRGrid) -> np.ndarray:
+    "Stimulus time (s) at which each TR starts, shape (n_trs,)."
+    return np.arange(self.n_trs) * self.tr - self.offset
 
-    def sample_bounds(self, rate:float, n_samples:int|None=None) -> np.ndarray:
-        "Start/stop sample index per TR, shape (n_trs, 2), for a stream at `rate` Hz: sample i belongs to the TR holding its centre (i+0.5)/rate."
-        if not rate > 0: raise ValueError(f'rate must be positive, got {rate}')
-        edges = (np.arange(self.n_trs + 1) * self.tr - self.offset) * rate - 0.5
-        idx = np.ceil(edges - 1e-9).astype(np.int64).clip(0, None)
-        if n_samples is not None: idx = idx.clip(0, n_samples)
-        return np.stack([idx[:-1], idx[1:]], axis=1)
+# %% ../nbs/05_alignment.ipynb #c38b08e3
+@patch
+def assign(self:TRGrid,
+           times, # stimulus times in seconds, any shape
+          ) -> np.ndarray:
+    "TR index of each stimulus time in `times` (seconds), same shape, int64; -1 where a time falls outside the grid."
+    t = np.asarray(times, dtype=np.float64)
+    k = np.floor((t + self.offset) / self.tr + 1e-9).astype(np.int64)
+    return np.where((k >= 0) & (k < self.n_trs), k, -1)
 
-    def max_samples_per_tr(self, rate:float) -> int:
-        "The most samples of a `rate` Hz stream that any TR holds (113 for EnCodec frames at TR 1.5 s)."
-        return int(np.diff(self.sample_bounds(rate), axis=1).max())
+# %% ../nbs/05_alignment.ipynb #1783ffdf
+@patch
+def sample_bounds(self:TRGrid,
+                  rate:float, # sample rate of the stream in Hz (75 for EnCodec frames, 25 for video)
+                  n_samples:int|None=None, # length of the stream, to clip the bounds to; None: no clipping
+                 ) -> np.ndarray:
+    "Start/stop sample index per TR, shape (n_trs, 2), for a stream at `rate` Hz: sample i belongs to the TR holding its centre (i+0.5)/rate."
+    if not rate > 0: raise AlignmentError(f'rate must be positive, got {rate}')
+    edges = (np.arange(self.n_trs + 1) * self.tr - self.offset) * rate - 0.5
+    idx = np.ceil(edges - 1e-9).astype(np.int64).clip(0, None)
+    if n_samples is not None: idx = idx.clip(0, n_samples)
+    return np.stack([idx[:-1], idx[1:]], axis=1)
 
-    def n_samples(self, rate:float) -> int:
-        "Samples of a `rate` Hz stream needed to cover the whole grid."
-        return int(self.sample_bounds(rate)[-1, 1])
+# %% ../nbs/05_alignment.ipynb #75ce67ff
+@patch
+def max_samples_per_tr(self:TRGrid,
+                       rate:float, # sample rate of the stream in Hz
+                      ) -> int:
+    "The most samples of a `rate` Hz stream that any TR holds (113 for EnCodec frames at TR 1.5 s)."
+    return int(np.diff(self.sample_bounds(rate), axis=1).max())
+
+@patch
+def n_samples(self:TRGrid,
+              rate:float, # sample rate of the stream in Hz
+             ) -> int:
+    "Samples of a `rate` Hz stream needed to cover the whole grid."
+    return int(self.sample_bounds(rate)[-1, 1])
 
 # %% ../nbs/05_alignment.ipynb #5ac7da0b
 @dataclass(frozen=True)
@@ -71,51 +102,75 @@ class TROverlap:
     fmri_start: int # first fMRI volume used (volumes before it are dropped, e.g. dummy scans)
     dropped: dict # {'stimulus': {'start': n, 'end': n}, 'fmri': {'start': n, 'end': n}}
 
-    @property
-    def stimulus_slice(self) -> slice: return slice(0, self.grid.n_trs)
-    @property
-    def fmri_slice(self) -> slice: return slice(self.fmri_start, self.fmri_start + self.grid.n_trs)
-    @property
-    def truncated(self) -> bool: return any(v for d in self.dropped.values() for v in d.values())
+# %% ../nbs/05_alignment.ipynb #8d4379d1
+@patch(as_prop=True)
+def stimulus_slice(self:TROverlap) -> slice:
+    "The stimulus TRs kept (they start at stimulus TR 0)."
+    return slice(0, self.grid.n_trs)
 
-    def report(self) -> str:
-        "A one-line, human readable account of what was kept and dropped."
-        parts = [f'{side}: {n} TR(s) dropped from the {end}' for side, d in self.dropped.items() for end, n in d.items() if n]
-        return f'kept {self.grid.n_trs} TRs ({self.grid.duration:.1f} s); ' + ('; '.join(parts) if parts else 'nothing dropped')
+@patch(as_prop=True)
+def fmri_slice(self:TROverlap) -> slice:
+    "The fMRI volumes kept (from volume `fmri_start`)."
+    return slice(self.fmri_start, self.fmri_start + self.grid.n_trs)
 
-def tr_overlap(stimulus_n_trs:int, fmri_n_trs:int, tr:float=1.5, tolerance_trs:int=3, fmri_start:int=0, offset:float=0.0) -> TROverlap:
-    "Common TRs of stimulus features on `stimulus_n_trs` TRs (grid `offset`) and an fMRI series of `fmri_n_trs` volumes whose volume `fmri_start` is TR 0; never stretches."
+@patch(as_prop=True)
+def truncated(self:TROverlap) -> bool:
+    "Whether any TR was dropped from either side."
+    return any(v for d in self.dropped.values() for v in d.values())
+
+# %% ../nbs/05_alignment.ipynb #c0c6e55f
+@patch
+def report(self:TROverlap) -> str:
+    "A one-line, human readable account of what was kept and dropped."
+    parts = [f'{side}: {n} TR(s) dropped from the {end}' for side, d in self.dropped.items() for end, n in d.items() if n]
+    return f'kept {self.grid.n_trs} TRs ({self.grid.duration:.1f} s); ' + ('; '.join(parts) if parts else 'nothing dropped')
+
+# %% ../nbs/05_alignment.ipynb #9a59e325
+def tr_overlap(stimulus_n_trs:int, # TRs of the stimulus features
+               fmri_n_trs:int, # volumes of the fMRI series
+               tr:float=1.5, # repetition time in seconds
+               tolerance_trs:int=3, # largest length difference accepted (more means a wrong file or TR)
+               fmri_start:int=0, # the fMRI volume that is TR 0 (volumes before it, e.g. dummy scans, are dropped)
+               offset:float=0.0, # scan time (s) at which the stimulus starts, kept in the common grid
+              ) -> TROverlap:
+    "Common TRs of stimulus features and an fMRI series whose volume `fmri_start` is TR 0; never stretches either."
     for name, v in (('stimulus_n_trs', stimulus_n_trs), ('fmri_n_trs', fmri_n_trs), ('tolerance_trs', tolerance_trs), ('fmri_start', fmri_start)):
-        if int(v) != v or v < 0: raise ValueError(f'tr_overlap: {name} must be a non-negative integer, got {v}')
+        if int(v) != v or v < 0: raise AlignmentError(f'tr_overlap: {name} must be a non-negative integer, got {v}')
     available = fmri_n_trs - fmri_start
     diff = available - stimulus_n_trs
     if abs(diff) > tolerance_trs:
-        raise ValueError(
+        raise AlignmentError(
             f'the stimulus has {stimulus_n_trs} TRs but the fMRI has {available} usable volumes ({fmri_n_trs} minus {fmri_start} skipped), '
             f'{"fewer" if diff < 0 else "more"} by {abs(diff)} > tolerance_trs={tolerance_trs}. Check that the file is the right run and '
             f'that the TR ({tr} s) is right; if the difference is expected, raise tolerance_trs or set fmri_start.')
     n = min(available, stimulus_n_trs)
-    if n < 1: raise ValueError(f'tr_overlap: no common TR (stimulus {stimulus_n_trs} TRs, fMRI {available} usable volumes)')
+    if n < 1: raise AlignmentError(f'tr_overlap: no common TR (stimulus {stimulus_n_trs} TRs, fMRI {available} usable volumes)')
     dropped = {'stimulus': {'start': 0, 'end': stimulus_n_trs - n}, 'fmri': {'start': fmri_start, 'end': available - n}}
     return TROverlap(TRGrid(tr=tr, n_trs=n, offset=offset), stimulus_n_trs, fmri_n_trs, fmri_start, dropped)
 
 # %% ../nbs/05_alignment.ipynb #6d3a2b8c
-def hrf_kernel(tr:float=1.5, time_length:float=32.0, oversampling:int=50) -> np.ndarray:
+def hrf_kernel(tr:float=1.5, # repetition time in seconds
+               time_length:float=32.0, # length of the response in seconds (nilearn's default)
+               oversampling:int=50, # fine samples per TR used to integrate the HRF over each TR
+              ) -> np.ndarray:
     "Glover HRF integrated over each TR, shape (round(time_length/tr),): `h[k]` = response `k` TRs after a one-TR stimulus; sums to 1, `h[0]` = 0."
     from nilearn.glm.first_level import glover_hrf
-    fine = glover_hrf(t_r=tr, oversampling=oversampling, time_length=time_length)
     n_taps = int(round(time_length / tr))
-    if n_taps < 2: raise ValueError(f'hrf_kernel: time_length={time_length} s must cover at least 2 TRs of {tr} s')
+    if n_taps < 2: raise AlignmentError(f'hrf_kernel: time_length={time_length} s must cover at least 2 TRs of {tr} s')
+    fine = glover_hrf(t_r=tr, oversampling=oversampling, time_length=time_length)
     h = np.zeros(n_taps)
     for k in range(1, n_taps): h[k] = fine[(k - 1) * oversampling:k * oversampling].sum()
     return h / h.sum()
 
 # %% ../nbs/05_alignment.ipynb #79a560f0
-class CategoricalError(TypeError):
+class CategoricalError(GibletError, TypeError):
     "An operation that mixes values (convolution, averaging, interpolation) was asked to run on categorical codes."
 
-def check_continuous(x, operation:str) -> np.ndarray:
-    "`x` as a float array, or `CategoricalError` if it holds integer/boolean codes that `operation` would average."
+# %% ../nbs/05_alignment.ipynb #7d5af4d0
+def check_continuous(x, # numpy array or torch tensor
+                     operation:str, # name of the operation, for the message
+                    ) -> np.ndarray:
+    "`x` as a float numpy array (float64 stays float64, anything else becomes float32), or `CategoricalError` if it holds integer/boolean codes that `operation` would average."
     if hasattr(x, 'is_floating_point') and hasattr(x, 'detach'):     # a torch tensor
         is_codes = not (x.is_floating_point() or x.is_complex())
         dt = x.dtype
@@ -132,38 +187,60 @@ def check_continuous(x, operation:str) -> np.ndarray:
     return np.asarray(x, dtype=np.float64 if x.dtype == np.float64 else np.float32)
 
 # %% ../nbs/05_alignment.ipynb #3800fa19
-def apply_hrf(features, tr:float=1.5, kernel:np.ndarray|None=None) -> np.ndarray:
-    "Convolve continuous `features` (n_trs,) or (n_trs, n_features) causally with the HRF along axis 0; same shape out."
+def apply_hrf(features, # continuous features, (n_trs,) or (n_trs, n_features); numpy or torch
+              tr:float=1.5, # repetition time in seconds (chooses the default kernel)
+              kernel:np.ndarray|None=None, # FIR kernel over TRs; default `hrf_kernel(tr)`
+             ) -> np.ndarray:
+    "Convolve `features` causally with the HRF along axis 0 (TRs): output TR t depends only on TRs <= t; same shape out, float32 (float64 stays float64)."
     from scipy.signal import lfilter
     x = check_continuous(features, 'apply_hrf')
-    if x.ndim not in (1, 2): raise ValueError(f'apply_hrf: features must be (n_trs,) or (n_trs, n_features), got shape {x.shape}')
-    if not np.isfinite(x).all(): raise ValueError('apply_hrf: features contain NaN or inf; fill or drop them first (a NaN would spread over 21 TRs)')
+    if x.ndim not in (1, 2): raise AlignmentError(f'apply_hrf: features must be (n_trs,) or (n_trs, n_features), got shape {x.shape}')
+    if not np.isfinite(x).all(): raise AlignmentError('apply_hrf: features contain NaN or inf; fill or drop them first (a NaN would spread over 21 TRs)')
     h = hrf_kernel(tr) if kernel is None else np.asarray(kernel, dtype=np.float64)
     return lfilter(h, [1.0], x, axis=0).astype(x.dtype)
 
+# %% ../nbs/05_alignment.ipynb #911a76af
+def zscore(x, # array (numpy or anything np.asarray takes), e.g. (n_trs, n_features)
+           axis:int=0, # axis to standardise along (0: each column over time)
+           eps:float=1e-12, # a slice whose std is at most eps times its largest |value| counts as constant and gives 0
+          ) -> np.ndarray:
+    "`(x - mean) / std` along `axis` (ddof=0), float64, same shape; constant slices give 0 instead of NaN; NaN propagates."
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0: raise AlignmentError('zscore: got a scalar; give an array with the axis to standardise along')
+    mu = x.mean(axis, keepdims=True); sd = x.std(axis, keepdims=True)
+    const = sd <= eps * np.abs(x).max(axis, keepdims=True)
+    return (x - mu) / np.where(const, np.inf, sd)
+
 # %% ../nbs/05_alignment.ipynb #0916e086
-def fir_delays(features, lags=(1, 2, 3, 4)) -> np.ndarray:
-    "Stack continuous `features` (n_trs, n_features) at each lag (TRs, >= 0), zero-padded at the start: (n_trs, len(lags)*n_features), lag-major."
+def fir_delays(features, # continuous features, (n_trs,) or (n_trs, n_features)
+               lags=(1, 2, 3, 4), # delays in TRs, each >= 0
+              ) -> np.ndarray:
+    "Stack `features` at each lag, zero-padded at the start: (n_trs, len(lags) * n_features), lag-major (block i holds lag lags[i])."
     x = check_continuous(features, 'fir_delays')
     if x.ndim == 1: x = x[:, None]
-    if x.ndim != 2: raise ValueError(f'fir_delays: features must be (n_trs, n_features), got shape {x.shape}')
+    if x.ndim != 2: raise AlignmentError(f'fir_delays: features must be (n_trs, n_features), got shape {x.shape}')
     lags = [int(l) for l in lags]
-    if not lags: raise ValueError('fir_delays: give at least one lag')
-    if min(lags) < 0: raise ValueError(f'fir_delays: lags must be >= 0 (a negative lag would let the model see the future), got {lags}')
+    if not lags: raise AlignmentError('fir_delays: give at least one lag')
+    if min(lags) < 0: raise AlignmentError(f'fir_delays: lags must be >= 0 (a negative lag would let the model see the future), got {lags}')
     n = len(x); out = np.zeros((n, len(lags) * x.shape[1]), x.dtype)
     for i, lag in enumerate(lags):
         if lag < n: out[lag:, i * x.shape[1]:(i + 1) * x.shape[1]] = x[:n - lag]
     return out
 
 # %% ../nbs/05_alignment.ipynb #54fd4a92
-def resample_codes(codes, src_rate:float, dst_rate:float, n_out:int|None=None, axis:int=0) -> np.ndarray:
-    "Nearest-neighbour resampling of categorical `codes` along `axis` from `src_rate` to `dst_rate` Hz (output sample j takes the input sample holding time (j+0.5)/dst_rate)."
+def resample_codes(codes, # categorical codes (any integer array)
+                   src_rate:float, # rate of `codes` along `axis` in Hz
+                   dst_rate:float, # wanted rate in Hz
+                   n_out:int|None=None, # output samples; default: all that the input covers
+                   axis:int=0, # the time axis
+                  ) -> np.ndarray:
+    "Nearest-neighbour resampling along `axis` (output sample j takes the input sample holding time (j+0.5)/dst_rate); every output code is an input code."
     codes = np.asarray(codes)
-    if not (src_rate > 0 and dst_rate > 0): raise ValueError(f'resample_codes: rates must be positive, got {src_rate}, {dst_rate}')
+    if not (src_rate > 0 and dst_rate > 0): raise AlignmentError(f'resample_codes: rates must be positive, got {src_rate}, {dst_rate}')
     n_in = codes.shape[axis]
     if n_out is None: n_out = int(math.floor(n_in * dst_rate / src_rate + 1e-9))
     src_idx = np.floor((np.arange(n_out) + 0.5) * src_rate / dst_rate + 1e-9).astype(np.int64)
     if n_out and src_idx[-1] >= n_in:
-        raise ValueError(f'resample_codes: {n_out} output samples at {dst_rate} Hz need input up to {(n_out) / dst_rate:.3f} s, '
-                         f'but the {n_in} input samples at {src_rate} Hz end at {n_in / src_rate:.3f} s; ask for fewer samples (n_out)')
+        raise AlignmentError(f'resample_codes: {n_out} output samples at {dst_rate} Hz need input up to {(n_out) / dst_rate:.3f} s, '
+                             f'but the {n_in} input samples at {src_rate} Hz end at {n_in / src_rate:.3f} s; ask for fewer samples (n_out)')
     return np.take(codes, src_idx, axis=axis)
