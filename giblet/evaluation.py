@@ -4,11 +4,12 @@
 
 # %% ../nbs/11_evaluation.ipynb #a84954f4
 from __future__ import annotations
-import json, math, os, tempfile
+import json, math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 import numpy as np
+from .core import atomic_write
 from .alignment import fir_delays
 from .fmri import voxels_to_nifti
 
@@ -48,7 +49,9 @@ def _as_array(x, name:str) -> np.ndarray:
     try: return np.asarray(x)
     except Exception as e: raise TypeError(f'{name}: expected an array or tensor, got {type(x).__name__}') from e
 
+# %% ../nbs/11_evaluation.ipynb #b6395eec
 def _check_finite(x:np.ndarray, name:str):
+    "Refuse a float array with NaN or infinite values, counting them (and the columns they are in)."
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         bad = ~np.isfinite(x)
         where = f'in {int(bad.reshape(-1, x.shape[-1]).any(0).sum())} of {x.shape[-1]} voxels/columns' if x.ndim > 1 else ''
@@ -56,6 +59,7 @@ def _check_finite(x:np.ndarray, name:str):
                          f'meaningless: if these are model predictions the model diverged (check the training loss); if '
                          f'they are data, remove those voxels with the brain mask before evaluating.')
 
+# %% ../nbs/11_evaluation.ipynb #fb81eb52
 def _check_pair(pred, true, min_trs:int=3, names=('pred', 'true')) -> tuple[np.ndarray, np.ndarray]:
     "Validate a prediction/response pair of shape (n_trs, n_voxels) and return them as float arrays."
     p, t = _as_array(pred, names[0]), _as_array(true, names[1])
@@ -74,7 +78,8 @@ def _check_pair(pred, true, min_trs:int=3, names=('pred', 'true')) -> tuple[np.n
     return p, t
 
 # %% ../nbs/11_evaluation.ipynb #ce465a37
-def jsonable(x):
+def jsonable(x, # dicts, lists and tuples of NumPy/torch arrays and scalars, numbers, paths, ...
+            ):
     "`x` with NumPy types turned into Python ones and NaN/inf into None, so `json.dumps` writes standard JSON."
     if isinstance(x, dict): return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)): return [jsonable(v) for v in x]
@@ -87,7 +92,8 @@ def jsonable(x):
     return x
 
 # %% ../nbs/11_evaluation.ipynb #68f4aef5
-def constant_voxels(x) -> np.ndarray:
+def constant_voxels(x, # responses (n_trs, n_voxels)
+                   ) -> np.ndarray:
     "Boolean (n_voxels,): the columns of `x` (n_trs, n_voxels) whose values never change over time."
     x = _as_array(x, 'x')
     return np.ptp(x, axis=0) == 0
@@ -176,9 +182,10 @@ class PermutationResult:
     p_mean: float # p-value of `mean_r`
     null_mean: np.ndarray # null distribution of the mean r over the voxel set (n_permutations,)
     method: str # 'phase', 'circular' or 'block'
-    n_permutations: int
+    n_permutations: int # surrogates drawn
     null_voxel: np.ndarray|None = None # per-voxel null (n_permutations, n_voxels) when `keep_null=True`
 
+# %% ../nbs/11_evaluation.ipynb #0c4e41e1
 def _draw_null(n_trs:int, n_permutations:int, method:str, min_shift:int, block_size:int, rng) -> np.ndarray:
     "The random part of each surrogate: phases (n_permutations, n_freqs) for 'phase', time indices (n_permutations, n_trs) otherwise."
     t = np.arange(n_trs)
@@ -197,11 +204,13 @@ def _draw_null(n_trs:int, n_permutations:int, method:str, min_shift:int, block_s
         return np.stack([np.concatenate([blocks[i] for i in rng.permutation(len(blocks))]) for _ in range(n_permutations)])
     raise ValueError(f"method must be 'phase', 'circular' or 'block', got {method!r}")
 
+# %% ../nbs/11_evaluation.ipynb #d9370efd
 def _zscore(x:np.ndarray) -> np.ndarray:
     x = x.astype(np.float64); x -= x.mean(0)
     sd = x.std(0); sd[sd == 0] = np.inf  # constant voxels -> z = 0 -> r = 0
     return x / sd
 
+# %% ../nbs/11_evaluation.ipynb #471d2863
 def _null_chunk(zp:np.ndarray, zt:np.ndarray, method:str, draws:np.ndarray) -> np.ndarray:
     "r between each surrogate of z-scored `zp` and `zt` (n_trs, chunk): (n_permutations, chunk)."
     n = zp.shape[0]
@@ -280,6 +289,43 @@ class RidgeResult:
     test_trs: np.ndarray # indices of the test TRs
 
 # %% ../nbs/11_evaluation.ipynb #fc8acbfb
+def _tr_indices(x, n_trs:int, name:str) -> np.ndarray:
+    "Sorted TR indices from indices or a boolean mask, all within 0..n_trs-1."
+    x = np.asarray(x)
+    x = np.flatnonzero(x) if x.dtype == bool else x.astype(np.int64)
+    if x.size == 0 or x.min() < 0 or x.max() >= n_trs: raise ValueError(f'{name} must be non-empty indices within 0..{n_trs - 1}')
+    return np.sort(x)
+
+# %% ../nbs/11_evaluation.ipynb #9c706344
+def _delayed_design(feats:list, tr_idx:np.ndarray, delays:tuple, dtype:str) -> np.ndarray:
+    "Standardised (training statistics) and FIR-delayed features: (n_trs, n_features * len(delays)) in `dtype`."
+    X = np.concatenate(feats, axis=1).astype(np.float64)
+    mu, sd = X[tr_idx].mean(0), X[tr_idx].std(0); sd[sd == 0] = 1
+    return fir_delays(((X - mu) / sd).astype(dtype), delays)
+
+# %% ../nbs/11_evaluation.ipynb #d1ff65f7
+def _fit_ridge(Xtr:np.ndarray, Ytr:np.ndarray, Xte:np.ndarray, folds:list, alphas, backend:str, dtype:str,
+               n_targets_batch:int|None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Fit ridge on centred `Ytr` (n_train, n_voxels); returns test predictions (n_test, n_voxels), best alphas and CV scores (n_voxels,)."
+    from himalaya.backend import set_backend, get_backend
+    from himalaya.ridge import RidgeCV
+    previous = get_backend()
+    try:
+        b = set_backend(backend)
+        batch = dict(n_targets_batch=n_targets_batch or 20000, n_targets_batch_refit=n_targets_batch or 20000)
+        if Xtr.shape[1] > Xtr.shape[0]:
+            # more features than training TRs: the same ridge solved in its dual (linear kernel), so memory scales with
+            # n_trs x n_voxels instead of holding n_features x n_voxels primal weights
+            from himalaya.kernel_ridge import KernelRidgeCV
+            model = KernelRidgeCV(alphas=np.asarray(alphas, dtype=dtype), kernel='linear', cv=folds, fit_intercept=False, solver_params=batch)
+        else: model = RidgeCV(alphas=np.asarray(alphas, dtype=dtype), cv=folds, fit_intercept=False, solver_params=batch)
+        model.fit(Xtr, Ytr)
+        pred = np.asarray(b.to_numpy(model.predict(Xte)))
+        best, cvs = (np.asarray(b.to_numpy(a)) for a in (model.best_alphas_, model.cv_scores_))
+    finally: set_backend(previous)
+    return pred, best, cvs
+
+# %% ../nbs/11_evaluation.ipynb #74f77baa
 def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or a list of such arrays (concatenated)
                    responses, # fMRI responses (n_trs, n_voxels) on the same TRs
                    train_trs, # indices (or boolean mask) of training TRs
@@ -292,9 +338,7 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
                    dtype:str='float32', # precision of the fit (float32 halves time and memory at ~85,000 voxels)
                    n_targets_batch:int|None=20000, # voxels solved at a time (bounds memory)
                   ) -> RidgeResult:
-    "Fit ridge from FIR-delayed features on `train_trs` (alphas by contiguous CV), evaluate voxelwise r on `test_trs`."
-    from himalaya.backend import set_backend, get_backend
-    from himalaya.ridge import RidgeCV
+    "Fit ridge from FIR-delayed features on `train_trs` (alphas by contiguous CV), evaluate voxelwise r (n_voxels,) on `test_trs`."
     feats = [_as_array(f, 'features') for f in (features if isinstance(features, (list, tuple)) else [features])]
     Y = _as_array(responses, 'responses')
     if Y.ndim != 2: raise ValueError(f'responses has shape {Y.shape}; expected (n_trs, n_voxels)')
@@ -303,43 +347,77 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
             raise ValueError(f'features has shape {f.shape} but responses {Y.shape}: features must be (n_trs, n_features) on the same {Y.shape[0]} TRs')
         _check_finite(f, 'features')
     _check_finite(Y, 'responses')
-    n_trs = Y.shape[0]
-    def _idx(x, name):
-        x = np.asarray(x)
-        x = np.flatnonzero(x) if x.dtype == bool else x.astype(np.int64)
-        if x.size == 0 or x.min() < 0 or x.max() >= n_trs: raise ValueError(f'{name} must be non-empty indices within 0..{n_trs - 1}')
-        return np.sort(x)
-    tr_idx, te_idx = _idx(train_trs, 'train_trs'), _idx(test_trs, 'test_trs')
+    tr_idx, te_idx = _tr_indices(train_trs, Y.shape[0], 'train_trs'), _tr_indices(test_trs, Y.shape[0], 'test_trs')
     if np.intersect1d(tr_idx, te_idx).size: raise ValueError('train_trs and test_trs overlap: the test block must be held out from fitting')
     delays = tuple(int(d) for d in delays)
     if not delays or min(delays) < 0: raise ValueError(f'delays must be non-negative TR lags, got {delays} (a negative delay predicts a response from later stimulus)')
     if te_idx.size < 3: raise ValueError(f'{te_idx.size} test TRs: a correlation over time needs at least 3')
-    X = np.concatenate(feats, axis=1).astype(np.float64)
-    # standardise with training statistics only, then delay (the stimulus before a test TR is legitimately known)
-    mu, sd = X[tr_idx].mean(0), X[tr_idx].std(0); sd[sd == 0] = 1
-    Xd = fir_delays(((X - mu) / sd).astype(dtype), delays)
-    Ytr, Xtr = Y[tr_idx].astype(dtype), Xd[tr_idx]  # one copy of the training responses, in `dtype`
+    Xd = _delayed_design(feats, tr_idx, delays, dtype)
+    Ytr = Y[tr_idx].astype(dtype)  # one copy of the training responses, in `dtype`
     y_mu = Ytr.mean(0, dtype=np.float64)
     Ytr -= y_mu.astype(dtype)
     folds = contiguous_folds(len(tr_idx), n_folds, max(delays) if gap is None else gap)
-    previous = get_backend()
-    try:
-        b = set_backend(backend)
-        batch = dict(n_targets_batch=n_targets_batch or 20000, n_targets_batch_refit=n_targets_batch or 20000)
-        if Xtr.shape[1] > Xtr.shape[0]:
-            # more features than training TRs: the same ridge solved in its dual (linear kernel), so memory scales with
-            # n_trs x n_voxels instead of holding n_features x n_voxels primal weights
-            from himalaya.kernel_ridge import KernelRidgeCV
-            model = KernelRidgeCV(alphas=np.asarray(alphas, dtype=dtype), kernel='linear', cv=folds, fit_intercept=False, solver_params=batch)
-        else: model = RidgeCV(alphas=np.asarray(alphas, dtype=dtype), cv=folds, fit_intercept=False, solver_params=batch)
-        model.fit(Xtr, Ytr)
-        pred = np.asarray(b.to_numpy(model.predict(Xd[te_idx]))) + y_mu
-        best, cvs = (np.asarray(b.to_numpy(a)) for a in (model.best_alphas_, model.cv_scores_))
-    finally: set_backend(previous)
+    pred, best, cvs = _fit_ridge(Xd[tr_idx], Ytr, Xd[te_idx], folds, alphas, backend, dtype, n_targets_batch)
+    pred = pred + y_mu
     return RidgeResult(r=voxel_correlations(pred, Y[te_idx]), pred=pred.astype(np.float32), best_alphas=best,
                        cv_scores=cvs, delays=delays, test_trs=te_idx)
 
 # %% ../nbs/11_evaluation.ipynb #62188cf8
+def _video_features(video, video_grid:tuple[int, int], chunk_trs:int) -> tuple[np.ndarray, np.ndarray]:
+    "Frames (n_trs, k, 3, h, w) -> grid-averaged colour (n_trs, 3 * rows * cols) and motion energy (n_trs, 1), float32."
+    import torch
+    import torch.nn.functional as F
+    v = video if hasattr(video, 'detach') else _as_array(video, 'video')
+    if v.ndim != 5 or v.shape[2] != 3: raise ValueError(f'video has shape {tuple(v.shape)}; expected (n_trs, frames_per_tr, 3, height, width)')
+    pooled, motion, prev = [], np.zeros(v.shape[0], np.float32), None
+    for s in range(0, v.shape[0], chunk_trs):
+        c = torch.as_tensor(np.asarray(v[s:s + chunk_trs]) if not hasattr(v, 'detach') else v[s:s + chunk_trs], dtype=torch.float32)
+        if not torch.isfinite(c).all(): raise ValueError('video holds NaN or infinite values')
+        k = c.shape[1]
+        pooled.append(F.adaptive_avg_pool2d(c.flatten(0, 1), video_grid).reshape(c.shape[0], k, -1).mean(1).numpy())
+        seq = c.flatten(0, 1) if prev is None else torch.cat([prev, c.flatten(0, 1)])
+        diff = (seq[1:] - seq[:-1]).abs().mean((1, 2, 3))  # change into each frame after the first
+        if prev is None: diff = torch.cat([torch.zeros(1), diff])  # the first frame of the movie has no predecessor
+        motion[s:s + c.shape[0]] = diff.reshape(c.shape[0], k).mean(1).numpy()
+        prev = c[-1, -1:]
+    return np.concatenate(pooled).astype(np.float32), motion[:, None]
+
+# %% ../nbs/11_evaluation.ipynb #f37c2ce9
+def _code_histograms(codes, frame_mask, codebooks:Sequence[int], codebook_size:int) -> np.ndarray:
+    "Per-TR histograms over real frames of the codes of `codebooks`: (n_trs, len(codebooks) * codebook_size) float32."
+    c = _as_array(codes, 'codes')
+    if not np.issubdtype(c.dtype, np.integer): raise TypeError(f'codes has dtype {c.dtype}; EnCodec codes are integers (categorical)')
+    if c.ndim != 3: raise ValueError(f'codes has shape {c.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
+    if c.size and (c.min() < 0 or c.max() >= codebook_size): raise ValueError(f'codes outside 0..{codebook_size - 1}')
+    m = np.ones((c.shape[0], c.shape[2]), bool) if frame_mask is None else _as_array(frame_mask, 'frame_mask').astype(bool)
+    if m.shape != (c.shape[0], c.shape[2]): raise ValueError(f'frame_mask has shape {m.shape}; expected {(c.shape[0], c.shape[2])}')
+    if max(codebooks) >= c.shape[1]: raise ValueError(f'codebooks {tuple(codebooks)} asked for, but codes have {c.shape[1]} codebooks')
+    rows = np.broadcast_to(np.arange(c.shape[0])[:, None], m.shape)[m]
+    hist = []
+    for cb in codebooks:
+        h = np.bincount(rows * codebook_size + c[:, cb][m], minlength=c.shape[0] * codebook_size).reshape(c.shape[0], codebook_size)
+        hist.append(h / np.maximum(m.sum(1, keepdims=True), 1))
+    return np.concatenate(hist, axis=1).astype(np.float32)
+
+# %% ../nbs/11_evaluation.ipynb #34ced552
+def _mel_features(mel) -> np.ndarray:
+    "Mean log-mel spectrum per TR: (n_trs, n_mels, mel_frames_per_tr) -> (n_trs, n_mels) float32."
+    a = _as_array(mel, 'mel')
+    if a.ndim != 3 or not np.issubdtype(a.dtype, np.floating): raise ValueError(f'mel has shape {a.shape} and dtype {a.dtype}; expected float (n_trs, n_mels, mel_frames_per_tr)')
+    _check_finite(a, 'mel')
+    return a.mean(2).astype(np.float32)
+
+# %% ../nbs/11_evaluation.ipynb #cf4c8030
+def _text_features(text, has_text) -> np.ndarray:
+    "Sentence embeddings (n_trs, d) zeroed where a TR has no text, plus the `has_text` indicator: (n_trs, d + 1) float32."
+    e = _as_array(text, 'text').astype(np.float32)
+    if e.ndim != 2: raise ValueError(f'text has shape {e.shape}; expected (n_trs, d)')
+    _check_finite(e, 'text')
+    h = np.ones(len(e), bool) if has_text is None else _as_array(has_text, 'has_text').astype(bool)
+    if h.shape != (len(e),): raise ValueError(f'has_text has shape {h.shape}; expected ({len(e)},)')
+    return np.concatenate([e * h[:, None], h[:, None].astype(np.float32)], axis=1)
+
+# %% ../nbs/11_evaluation.ipynb #17425c99
 def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, width) in [0, 1]
                       codes=None, # EnCodec codes (n_trs, n_codebooks, frames_per_tr) int
                       frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool (default: all)
@@ -351,58 +429,16 @@ def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, wid
                       codebook_size:int=1024, # codes per codebook
                       chunk_trs:int=64, # TRs of video processed at a time (bounds memory)
                      ) -> dict[str, np.ndarray]:
-    "Continuous per-TR stimulus features for the ridge baseline: {'video', 'motion', 'audio_codes', 'mel', 'text'} (those given)."
-    out, n = {}, None
-    def n_trs_of(a, name):
-        nonlocal n
-        if n is None: n = a.shape[0]
-        elif a.shape[0] != n: raise ValueError(f'{name} has {a.shape[0]} TRs but another input has {n}; all modalities must be on the same TR grid')
-    if video is not None:
-        import torch
-        import torch.nn.functional as F
-        v = video if hasattr(video, 'detach') else _as_array(video, 'video')
-        if v.ndim != 5 or v.shape[2] != 3: raise ValueError(f'video has shape {tuple(v.shape)}; expected (n_trs, frames_per_tr, 3, height, width)')
-        n_trs_of(v, 'video')
-        pooled, motion, prev = [], np.zeros(v.shape[0], np.float32), None
-        for s in range(0, v.shape[0], chunk_trs):
-            c = torch.as_tensor(np.asarray(v[s:s + chunk_trs]) if not hasattr(v, 'detach') else v[s:s + chunk_trs], dtype=torch.float32)
-            if not torch.isfinite(c).all(): raise ValueError('video holds NaN or infinite values')
-            k = c.shape[1]
-            pooled.append(F.adaptive_avg_pool2d(c.flatten(0, 1), video_grid).reshape(c.shape[0], k, -1).mean(1).numpy())
-            seq = c.flatten(0, 1) if prev is None else torch.cat([prev, c.flatten(0, 1)])
-            diff = (seq[1:] - seq[:-1]).abs().mean((1, 2, 3))  # change into each frame after the first
-            if prev is None: diff = torch.cat([torch.zeros(1), diff])  # the first frame of the movie has no predecessor
-            motion[s:s + c.shape[0]] = diff.reshape(c.shape[0], k).mean(1).numpy()
-            prev = c[-1, -1:]
-        out['video'] = np.concatenate(pooled).astype(np.float32); out['motion'] = motion[:, None]
-    if codes is not None:
-        c = _as_array(codes, 'codes')
-        if not np.issubdtype(c.dtype, np.integer): raise TypeError(f'codes has dtype {c.dtype}; EnCodec codes are integers (categorical)')
-        if c.ndim != 3: raise ValueError(f'codes has shape {c.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
-        if c.size and (c.min() < 0 or c.max() >= codebook_size): raise ValueError(f'codes outside 0..{codebook_size - 1}')
-        n_trs_of(c, 'codes')
-        m = np.ones((c.shape[0], c.shape[2]), bool) if frame_mask is None else _as_array(frame_mask, 'frame_mask').astype(bool)
-        if m.shape != (c.shape[0], c.shape[2]): raise ValueError(f'frame_mask has shape {m.shape}; expected {(c.shape[0], c.shape[2])}')
-        if max(codebooks) >= c.shape[1]: raise ValueError(f'codebooks {tuple(codebooks)} asked for, but codes have {c.shape[1]} codebooks')
-        rows = np.broadcast_to(np.arange(c.shape[0])[:, None], m.shape)[m]
-        hist = []
-        for cb in codebooks:
-            h = np.bincount(rows * codebook_size + c[:, cb][m], minlength=c.shape[0] * codebook_size).reshape(c.shape[0], codebook_size)
-            hist.append(h / np.maximum(m.sum(1, keepdims=True), 1))
-        out['audio_codes'] = np.concatenate(hist, axis=1).astype(np.float32)
-    if mel is not None:
-        a = _as_array(mel, 'mel')
-        if a.ndim != 3 or not np.issubdtype(a.dtype, np.floating): raise ValueError(f'mel has shape {a.shape} and dtype {a.dtype}; expected float (n_trs, n_mels, mel_frames_per_tr)')
-        _check_finite(a, 'mel'); n_trs_of(a, 'mel')
-        out['mel'] = a.mean(2).astype(np.float32)
-    if text is not None:
-        e = _as_array(text, 'text').astype(np.float32)
-        if e.ndim != 2: raise ValueError(f'text has shape {e.shape}; expected (n_trs, d)')
-        _check_finite(e, 'text'); n_trs_of(e, 'text')
-        h = np.ones(len(e), bool) if has_text is None else _as_array(has_text, 'has_text').astype(bool)
-        if h.shape != (len(e),): raise ValueError(f'has_text has shape {h.shape}; expected ({len(e)},)')
-        out['text'] = np.concatenate([e * h[:, None], h[:, None].astype(np.float32)], axis=1)
+    "Continuous per-TR stimulus features (n_trs, n_features) float32 for the ridge baseline: {'video', 'motion', 'audio_codes', 'mel', 'text'} (those given)."
+    out = {}
+    if video is not None: out['video'], out['motion'] = _video_features(video, video_grid, chunk_trs)
+    if codes is not None: out['audio_codes'] = _code_histograms(codes, frame_mask, codebooks, codebook_size)
+    if mel is not None: out['mel'] = _mel_features(mel)
+    if text is not None: out['text'] = _text_features(text, has_text)
     if not out: raise ValueError('no stimulus given: pass at least one of video, codes, mel, text')
+    n_trs = {k: len(v) for k, v in out.items()}
+    if len(set(n_trs.values())) > 1:
+        raise ValueError(f'the modalities have different numbers of TRs ({n_trs}); all modalities must be on the same TR grid')
     return out
 
 # %% ../nbs/11_evaluation.ipynb #49823cf0
@@ -516,9 +552,8 @@ def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
     return out
 
 # %% ../nbs/11_evaluation.ipynb #6fd573af
-from .config import atomic_write as _atomic_write   # write(tmp) then rename; the temporary file keeps the suffixes nibabel needs
-
 def _mask_image(mask_img):
+    "The 3D mask as a nibabel image (loaded if given a path)."
     import nibabel as nib
     img = nib.load(mask_img) if isinstance(mask_img, (str, Path)) else mask_img
     if len(img.shape) != 3: raise ValueError(f'mask_img has shape {img.shape}; expected a 3D mask volume')
@@ -531,6 +566,7 @@ def correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels), e.
     "Voxel values as a NIfTI image on the mask's grid (3D, or 4D with one volume per map); zero outside the mask."
     return voxels_to_nifti(_as_array(values, 'values'), _mask_image(mask_img))
 
+# %% ../nbs/11_evaluation.ipynb #49923c3c
 def save_correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels)
                          mask_img, # the data's 3D brain mask (nibabel image or path)
                          path, # output file, `.nii.gz` or `.nii`
@@ -538,7 +574,7 @@ def save_correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels
     "Write voxel values as a NIfTI image on the mask's grid (atomic)."
     if not str(path).endswith(('.nii', '.nii.gz')): raise ValueError(f'{path}: a NIfTI file name must end in .nii.gz or .nii')
     img = correlation_map(values, mask_img)
-    return _atomic_write(path, lambda tmp: img.to_filename(tmp))
+    return atomic_write(path, lambda tmp: img.to_filename(tmp))
 
 # %% ../nbs/11_evaluation.ipynb #8ac9887b
 def save_predictions(pred, # predicted responses for the test block (n_trs, n_voxels) or (n_subjects, n_trs, n_voxels)
@@ -560,8 +596,8 @@ def save_predictions(pred, # predicted responses for the test block (n_trs, n_vo
     text = json.dumps(side, indent=1)
     def write_npy(tmp):
         with open(tmp, 'wb') as f: np.save(f, a, allow_pickle=False)
-    _atomic_write(path, write_npy)
-    _atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(text))
+    atomic_write(path, write_npy)
+    atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(text))
     return path
 
 # %% ../nbs/11_evaluation.ipynb #1c3c5b0d
@@ -580,11 +616,16 @@ def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
     return np.where(m.ravel()[flat], pos[flat], -1)
 
 # %% ../nbs/11_evaluation.ipynb #1145f88c
-def save_figure(fig, path, dpi:int=110) -> Path:
-    "Write a matplotlib figure as PNG (atomic)."
-    return _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches='tight', format='png'))
+def save_figure(fig, # a matplotlib Figure
+                path, # output `.png` file
+                dpi:int=110, # resolution of the PNG
+               ) -> Path:
+    "Write a matplotlib figure as PNG (atomic, `giblet.core.atomic_write`)."
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches='tight', format='png'))
 
+# %% ../nbs/11_evaluation.ipynb #396f2f5f
 def _finish(fig, path):
+    "`fig`, written to `path` first when a path is given."
     if path is not None: save_figure(fig, path)
     return fig
 
@@ -592,8 +633,11 @@ def _finish(fig, path):
 def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_voxels) averaged over subjects
                                planted=None, # optional (n_voxels,) bool: voxels with planted signal, drawn separately
                                baseline_r=None, # optional ridge-baseline r (n_voxels,), drawn as an outline
-                               bins:int=40, title:str='Voxelwise correlation (test TRs)', path=None):
-    "Histogram of voxelwise r; planted vs other voxels when `planted` is given. Returns the Figure."
+                               bins:int=40, # histogram bins
+                               title:str='Voxelwise correlation (test TRs)', # figure title
+                               path=None, # also write the figure as PNG here (atomic), or None
+                              ):
+    "Histogram of voxelwise r (n_voxels,); planted vs other voxels when `planted` is given. Returns the Figure."
     from matplotlib.figure import Figure
     r = _as_array(r, 'r').astype(np.float64)
     if r.ndim == 2: r = np.nanmean(r, 0)
@@ -618,9 +662,12 @@ def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_v
 # %% ../nbs/11_evaluation.ipynb #8bfc0d1d
 def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
                    mask_img, # the data's 3D brain mask
-                   title:str='Voxelwise r', threshold:float|None=None, # hide |values| below this
+                   title:str='Voxelwise r', # figure title
+                   threshold:float|None=None, # hide |values| below this
                    bg_img='MNI152', # background: 'MNI152' (nilearn's template), an image, or None for none
-                   path=None, **kwargs): # other `nilearn.plotting.plot_stat_map` arguments (display_mode, cut_coords, ...)
+                   path=None, # also write the figure as PNG here (atomic), or None
+                   **kwargs, # other `nilearn.plotting.plot_stat_map` arguments (display_mode, cut_coords, ...)
+                  ):
     "Orthogonal slices of a voxel map on the brain grid (nilearn `plot_stat_map`). Returns the Figure."
     from matplotlib.figure import Figure
     from nilearn import plotting
@@ -635,7 +682,9 @@ def plot_brain_map(values, # voxel values (n_voxels,), e.g. mean r
 def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'train_loss': 1.2, 'val_loss': 1.3, 'lr': 1e-3}
                      keys:Sequence[str]|None=None, # which entries to plot (default: every key containing 'loss')
                      log:bool=False, # log-scale y axis
-                     title:str='Loss', path=None):
+                     title:str='Loss', # figure title
+                     path=None, # also write the figure as PNG here (atomic), or None
+                    ):
     "Loss curves from a training history (list of per-epoch dicts). Returns the Figure."
     from matplotlib.figure import Figure
     if not history: raise ValueError('history is empty: nothing to plot (train for at least one epoch)')
@@ -657,7 +706,9 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
                true_codes, # true codes, same shape
                frame_mask=None, # (n_trs, frames_per_tr) bool: real frames (padded slots are dropped)
                max_frames:int=600, # at most this many frames from the start are drawn
-               title:str='EnCodec codes: true vs predicted', path=None):
+               title:str='EnCodec codes: true vs predicted', # figure title
+               path=None, # also write the figure as PNG here (atomic), or None
+              ):
     "Image of codebook x frames for true codes, predicted codes, and where they agree. Returns the Figure."
     from matplotlib.figure import Figure
     p, t = _as_array(pred_codes, 'pred_codes'), _as_array(true_codes, 'true_codes')
@@ -677,6 +728,43 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
     return _finish(fig, path)
 
 # %% ../nbs/11_evaluation.ipynb #0c9cff36
+def _voxel_average(x, name:str, n_vox:int) -> np.ndarray:
+    "Per-voxel values (n_voxels,), averaged over subjects when given as (n_subjects, n_voxels)."
+    x = _as_array(x, name).astype(np.float64)
+    if x.shape[-1] != n_vox: raise ValueError(f'{name} has {x.shape[-1]} voxels but r has {n_vox}')
+    return np.nanmean(x, 0) if x.ndim == 2 else x
+
+# %% ../nbs/11_evaluation.ipynb #405240b6
+def _voxel_groups(planted, n_vox:int) -> dict[str, np.ndarray]:
+    "{'all'} or {'all', 'planted', 'other'}: boolean (n_voxels,) masks of the voxel sets a summary reports."
+    groups = {'all': np.ones(n_vox, bool)}
+    if planted is not None:
+        pl = _as_array(planted, 'planted').astype(bool)
+        if pl.shape != (n_vox,): raise ValueError(f'planted has shape {pl.shape}; expected ({n_vox},)')
+        groups.update(planted=pl, other=~pl)
+    return groups
+
+# %% ../nbs/11_evaluation.ipynb #a40609e8
+def _ceiling_summary(rv:np.ndarray, c:np.ndarray, groups:dict, min_ceiling:float) -> dict:
+    "Ceiling mean, ceiling fraction and voxels above `min_ceiling` per voxel set, from r and ceiling per voxel (n_voxels,)."
+    out = {}
+    for g, sel in groups.items():
+        ok = sel & (c >= min_ceiling)
+        out[f'ceiling_mean_{g}'] = np.nanmean(c[sel]) if sel.any() else None
+        out[f'ceiling_fraction_{g}'] = np.nanmean(rv[ok]) / np.nanmean(c[ok]) if ok.any() else None
+        out[f'n_voxels_above_min_ceiling_{g}'] = int(ok.sum())
+    out['min_ceiling'] = min_ceiling
+    return out
+
+# %% ../nbs/11_evaluation.ipynb #ad0a1890
+def _permutation_summary(perm:PermutationResult) -> dict:
+    "p-value of the mean r, its null's 95th percentile and the voxels at p < 0.05."
+    return dict(p_value_mean_r=perm.p_mean, permutation_mean_r=perm.mean_r,
+                null_mean_r_95=float(np.quantile(perm.null_mean, 0.95)),
+                n_voxels_p05=int((perm.p_voxel < 0.05).sum()), permutation_method=perm.method,
+                n_permutations=perm.n_permutations)
+
+# %% ../nbs/11_evaluation.ipynb #26d6ef00
 def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects, n_voxels)
                    planted=None, # (n_voxels,) bool: voxels with planted signal (generated data)
                    ceiling=None, # noise ceiling, same shape as `r` or (n_voxels,)
@@ -692,36 +780,18 @@ def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects
     out = {'n_voxels': n_vox}
     if r.ndim == 2:
         out['n_subjects'] = r.shape[0]; out['mean_r_per_subject'] = np.nanmean(r, 1)
-    def avg(x, name):
-        x = _as_array(x, name).astype(np.float64)
-        if x.shape[-1] != n_vox: raise ValueError(f'{name} has {x.shape[-1]} voxels but r has {n_vox}')
-        return np.nanmean(x, 0) if x.ndim == 2 else x
-    rv = avg(r, 'r')
-    groups = {'all': np.ones(n_vox, bool)}
-    if planted is not None:
-        pl = _as_array(planted, 'planted').astype(bool)
-        if pl.shape != (n_vox,): raise ValueError(f'planted has shape {pl.shape}; expected ({n_vox},)')
-        groups.update(planted=pl, other=~pl); out['n_planted'] = int(pl.sum())
+    rv = _voxel_average(r, 'r', n_vox)
+    groups = _voxel_groups(planted, n_vox)
+    if planted is not None: out['n_planted'] = int(groups['planted'].sum())
     for g, sel in groups.items():
         out[f'mean_r_{g}'] = np.nanmean(rv[sel]) if sel.any() else None
     out['median_r_all'] = np.nanmedian(rv)
-    if ceiling is not None:
-        c = avg(ceiling, 'ceiling')
-        for g, sel in groups.items():
-            ok = sel & (c >= min_ceiling)
-            out[f'ceiling_mean_{g}'] = np.nanmean(c[sel]) if sel.any() else None
-            out[f'ceiling_fraction_{g}'] = np.nanmean(rv[ok]) / np.nanmean(c[ok]) if ok.any() else None
-            out[f'n_voxels_above_min_ceiling_{g}'] = int(ok.sum())
-        out['min_ceiling'] = min_ceiling
+    if ceiling is not None: out.update(_ceiling_summary(rv, _voxel_average(ceiling, 'ceiling', n_vox), groups, min_ceiling))
     if ridge_r is not None:
-        b = avg(ridge_r, 'ridge_r')
+        b = _voxel_average(ridge_r, 'ridge_r', n_vox)
         for g, sel in groups.items(): out[f'ridge_mean_r_{g}'] = np.nanmean(b[sel]) if sel.any() else None
         key = 'planted' if planted is not None else 'all'
         out['beats_ridge'] = bool(out[f'mean_r_{key}'] > out[f'ridge_mean_r_{key}'])
-    if permutation is not None:
-        out.update(p_value_mean_r=permutation.p_mean, permutation_mean_r=permutation.mean_r,
-                   null_mean_r_95=float(np.quantile(permutation.null_mean, 0.95)),
-                   n_voxels_p05=int((permutation.p_voxel < 0.05).sum()), permutation_method=permutation.method,
-                   n_permutations=permutation.n_permutations)
+    if permutation is not None: out.update(_permutation_summary(permutation))
     if constant is not None: out['n_constant_voxels'] = int(_as_array(constant, 'constant').sum())
     return jsonable(out)
