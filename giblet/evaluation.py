@@ -4,22 +4,26 @@
 
 # %% ../nbs/11_evaluation.ipynb #a84954f4
 from __future__ import annotations
-import json, math
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 import numpy as np
-from .core import atomic_write
-from .alignment import fir_delays
+from .core import GibletError, atomic_write, write_json
+from .alignment import fir_delays, zscore
 from .fmri import voxels_to_nifti
 
 # %% auto #0
-__all__ = ['EvaluationConfig', 'jsonable', 'constant_voxels', 'voxel_correlations', 'subject_correlations', 'signal_ceiling',
-           'isc_ceiling', 'ceiling_fraction', 'PermutationResult', 'permutation_test', 'contiguous_folds',
-           'RidgeResult', 'ridge_baseline', 'baseline_features', 'code_accuracy', 'audio_reconstruction',
-           'frame_quality', 'retrieval_accuracy', 'correlation_map', 'save_correlation_map', 'save_predictions',
-           'mask_voxel_index', 'save_figure', 'plot_correlation_histogram', 'plot_brain_map', 'plot_loss_curves',
-           'plot_codes', 'summarize_fmri']
+__all__ = ['EvaluationError', 'EvaluationConfig', 'jsonable', 'constant_voxels', 'voxel_correlations', 'subject_correlations',
+           'signal_ceiling', 'isc_ceiling', 'ceiling_fraction', 'PermutationResult', 'permutation_test',
+           'contiguous_folds', 'RidgeResult', 'ridge_baseline', 'baseline_features', 'code_accuracy',
+           'audio_reconstruction', 'frame_quality', 'retrieval_accuracy', 'correlation_map', 'save_correlation_map',
+           'save_predictions', 'mask_voxel_index', 'save_figure', 'plot_correlation_histogram', 'plot_brain_map',
+           'plot_loss_curves', 'plot_codes', 'summarize_fmri']
+
+# %% ../nbs/11_evaluation.ipynb #50f652b4
+class EvaluationError(GibletError, ValueError):
+    "Arrays, settings or paths given to the evaluation that cannot be scored as they are; the message says why and what to do."
 
 # %% ../nbs/11_evaluation.ipynb #8c71d654
 @dataclass
@@ -35,12 +39,12 @@ class EvaluationConfig:
     save_predictions: bool = True # write the test-block predictions (.npy + .json)
 
     def __post_init__(self):
-        if self.n_permutations < 1: raise ValueError(f'n_permutations must be >= 1, got {self.n_permutations}')
-        if self.null_method not in ('phase', 'circular', 'block'): raise ValueError(f"null_method must be 'phase', 'circular' or 'block', got {self.null_method!r}")
-        if not self.ridge_delays or min(self.ridge_delays) < 0: raise ValueError(f'ridge_delays must be non-negative TR lags, got {self.ridge_delays}')
-        if not self.ridge_alphas or min(self.ridge_alphas) <= 0: raise ValueError(f'ridge_alphas must be positive, got {self.ridge_alphas}')
-        if self.ridge_folds < 2: raise ValueError(f'ridge_folds must be >= 2, got {self.ridge_folds}')
-        if not 0 <= self.min_ceiling < 1: raise ValueError(f'min_ceiling must be in [0, 1), got {self.min_ceiling}')
+        if self.n_permutations < 1: raise EvaluationError(f'n_permutations must be >= 1, got {self.n_permutations}')
+        if self.null_method not in ('phase', 'circular', 'block'): raise EvaluationError(f"null_method must be 'phase', 'circular' or 'block', got {self.null_method!r}")
+        if not self.ridge_delays or min(self.ridge_delays) < 0: raise EvaluationError(f'ridge_delays must be non-negative TR lags, got {self.ridge_delays}')
+        if not self.ridge_alphas or min(self.ridge_alphas) <= 0: raise EvaluationError(f'ridge_alphas must be positive, got {self.ridge_alphas}')
+        if self.ridge_folds < 2: raise EvaluationError(f'ridge_folds must be >= 2, got {self.ridge_folds}')
+        if not 0 <= self.min_ceiling < 1: raise EvaluationError(f'min_ceiling must be in [0, 1), got {self.min_ceiling}')
 
 # %% ../nbs/11_evaluation.ipynb #5037c815
 def _as_array(x, name:str) -> np.ndarray:
@@ -55,7 +59,7 @@ def _check_finite(x:np.ndarray, name:str):
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         bad = ~np.isfinite(x)
         where = f'in {int(bad.reshape(-1, x.shape[-1]).any(0).sum())} of {x.shape[-1]} voxels/columns' if x.ndim > 1 else ''
-        raise ValueError(f'{name} holds {int(bad.sum())} NaN or infinite values {where}. A correlation with them is '
+        raise EvaluationError(f'{name} holds {int(bad.sum())} NaN or infinite values {where}. A correlation with them is '
                          f'meaningless: if these are model predictions the model diverged (check the training loss); if '
                          f'they are data, remove those voxels with the brain mask before evaluating.')
 
@@ -64,15 +68,15 @@ def _check_pair(pred, true, min_trs:int=3, names=('pred', 'true')) -> tuple[np.n
     "Validate a prediction/response pair of shape (n_trs, n_voxels) and return them as float arrays."
     p, t = _as_array(pred, names[0]), _as_array(true, names[1])
     for a, n in ((p, names[0]), (t, names[1])):
-        if a.ndim == 1: raise ValueError(f'{n} has shape {a.shape}; expected (n_trs, n_voxels). For a single voxel use x[:, None].')
-        if a.ndim != 2: raise ValueError(f'{n} has shape {a.shape}; expected (n_trs, n_voxels). For several subjects use `subject_correlations`.')
+        if a.ndim == 1: raise EvaluationError(f'{n} has shape {a.shape}; expected (n_trs, n_voxels). For a single voxel use x[:, None].')
+        if a.ndim != 2: raise EvaluationError(f'{n} has shape {a.shape}; expected (n_trs, n_voxels). For several subjects use `subject_correlations`.')
         if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
             raise TypeError(f'{n} has dtype {a.dtype}; expected a numeric array')
     if p.shape != t.shape:
-        raise ValueError(f'{names[0]} has shape {p.shape} but {names[1]} has shape {t.shape}: both must be (n_trs, n_voxels) '
+        raise EvaluationError(f'{names[0]} has shape {p.shape} but {names[1]} has shape {t.shape}: both must be (n_trs, n_voxels) '
                          f'over the same test TRs and the same voxels (select the same TRs and apply the same mask to both).')
     if p.shape[0] < min_trs:
-        raise ValueError(f'only {p.shape[0]} TRs: a correlation over time needs at least {min_trs}. Evaluate on a longer '
+        raise EvaluationError(f'only {p.shape[0]} TRs: a correlation over time needs at least {min_trs}. Evaluate on a longer '
                          f'test block (time is axis 0: did you pass (n_voxels, n_trs)?).')
     _check_finite(p, names[0]); _check_finite(t, names[1])
     return p, t
@@ -111,7 +115,7 @@ def voxel_correlations(pred, # predicted responses (n_trs, n_voxels)
     r = np.empty(n_vox, dtype=np.float64)
     const = constant_voxels(p) | constant_voxels(t)
     if const.any() and constant == 'raise':
-        raise ValueError(f'{int(const.sum())} of {n_vox} voxels are constant over time in pred or true (first: '
+        raise EvaluationError(f'{int(const.sum())} of {n_vox} voxels are constant over time in pred or true (first: '
                          f'{np.flatnonzero(const)[:5].tolist()}); Pearson r is undefined there. Remove them with the mask, '
                          f"or pass constant='zero' or 'nan'.")
     for s in range(0, n_vox, chunk_size):
@@ -131,9 +135,9 @@ def subject_correlations(pred, # (n_subjects, n_trs, n_voxels), or (n_trs, n_vox
                         ) -> np.ndarray:
     "Voxelwise r for each subject, shape (n_subjects, n_voxels)."
     p, t = _as_array(pred, 'pred'), _as_array(true, 'true')
-    if t.ndim != 3: raise ValueError(f'true has shape {t.shape}; expected (n_subjects, n_trs, n_voxels). For one subject use `voxel_correlations`.')
+    if t.ndim != 3: raise EvaluationError(f'true has shape {t.shape}; expected (n_subjects, n_trs, n_voxels). For one subject use `voxel_correlations`.')
     if p.ndim == 2: p = np.broadcast_to(p, t.shape)
-    if p.shape != t.shape: raise ValueError(f'pred has shape {p.shape} but true has shape {t.shape}: pass one prediction per subject '
+    if p.shape != t.shape: raise EvaluationError(f'pred has shape {p.shape} but true has shape {t.shape}: pass one prediction per subject '
                                             f'(n_subjects, n_trs, n_voxels) or a single shared one (n_trs, n_voxels).')
     return np.stack([voxel_correlations(p[s], t[s], constant=constant) for s in range(t.shape[0])])
 
@@ -151,9 +155,9 @@ def isc_ceiling(data, # responses of several subjects (n_subjects, n_trs, n_voxe
                ) -> np.ndarray:
     "Leave-one-subject-out inter-subject correlation: corr(subject s, mean of the others) per voxel, shape (n_subjects, n_voxels)."
     d = _as_array(data, 'data')
-    if d.ndim != 3: raise ValueError(f'data has shape {d.shape}; expected (n_subjects, n_trs, n_voxels)')
+    if d.ndim != 3: raise EvaluationError(f'data has shape {d.shape}; expected (n_subjects, n_trs, n_voxels)')
     n_sub = d.shape[0]
-    if n_sub < 2: raise ValueError(f'inter-subject correlation needs at least 2 subjects, got {n_sub}. With one subject, use '
+    if n_sub < 2: raise EvaluationError(f'inter-subject correlation needs at least 2 subjects, got {n_sub}. With one subject, use '
                                    f'`signal_ceiling` (generated data) or report r without a ceiling.')
     total = d.sum(0, dtype=np.float64)
     return np.stack([voxel_correlations((total - d[s]) / (n_sub - 1), d[s]) for s in range(n_sub)])
@@ -166,7 +170,7 @@ def ceiling_fraction(r, # voxelwise r (n_voxels,) or (n_subjects, n_voxels)
     "r as a fraction of the noise ceiling per voxel; NaN where the ceiling is below `min_ceiling`."
     r, c = _as_array(r, 'r').astype(np.float64), _as_array(ceiling, 'ceiling').astype(np.float64)
     try: r, c = np.broadcast_arrays(r, c)
-    except ValueError: raise ValueError(f'r has shape {r.shape} and ceiling {c.shape}: they must match voxel for voxel') from None
+    except ValueError: raise EvaluationError(f'r has shape {r.shape} and ceiling {c.shape}: they must match voxel for voxel') from None
     ok = c >= min_ceiling
     out = np.full(r.shape, np.nan)
     out[ok] = r[ok] / c[ok]
@@ -195,20 +199,14 @@ def _draw_null(n_trs:int, n_permutations:int, method:str, min_shift:int, block_s
         if n_trs % 2 == 0: phases[:, -1] = np.pi * rng.integers(0, 2, n_permutations)  # the Nyquist term must stay real
         return phases
     if method == 'circular':
-        if min_shift < 1 or n_trs - 2 * min_shift < 0: raise ValueError(f'{n_trs} TRs are too few for circular shifts of at least min_shift={min_shift} TRs; lower min_shift (>= 1) or use more TRs')
+        if min_shift < 1 or n_trs - 2 * min_shift < 0: raise EvaluationError(f'{n_trs} TRs are too few for circular shifts of at least min_shift={min_shift} TRs; lower min_shift (>= 1) or use more TRs')
         shifts = rng.integers(min_shift, n_trs - min_shift + 1, size=n_permutations)
         return (t[None] - shifts[:, None]) % n_trs
     if method == 'block':
         blocks = [t[s:s + block_size] for s in range(0, n_trs, block_size)]
-        if len(blocks) < 5: raise ValueError(f'{n_trs} TRs make only {len(blocks)} blocks of {block_size} TRs; a block permutation needs at least 5. Lower block_size.')
+        if len(blocks) < 5: raise EvaluationError(f'{n_trs} TRs make only {len(blocks)} blocks of {block_size} TRs; a block permutation needs at least 5. Lower block_size.')
         return np.stack([np.concatenate([blocks[i] for i in rng.permutation(len(blocks))]) for _ in range(n_permutations)])
-    raise ValueError(f"method must be 'phase', 'circular' or 'block', got {method!r}")
-
-# %% ../nbs/11_evaluation.ipynb #d9370efd
-def _zscore(x:np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64); x -= x.mean(0)
-    sd = x.std(0); sd[sd == 0] = np.inf  # constant voxels -> z = 0 -> r = 0
-    return x / sd
+    raise EvaluationError(f"method must be 'phase', 'circular' or 'block', got {method!r}")
 
 # %% ../nbs/11_evaluation.ipynb #471d2863
 def _null_chunk(zp:np.ndarray, zt:np.ndarray, method:str, draws:np.ndarray) -> np.ndarray:
@@ -241,20 +239,20 @@ def permutation_test(pred, # predicted responses (n_trs, n_voxels)
     "Autocorrelation-preserving permutation test of voxelwise r and of the mean r over `voxels`."
     p, t = _check_pair(pred, true)
     n_trs, n_vox = p.shape
-    if n_permutations < 1: raise ValueError(f'n_permutations must be positive, got {n_permutations}')
+    if n_permutations < 1: raise EvaluationError(f'n_permutations must be positive, got {n_permutations}')
     sel = np.ones(n_vox, bool) if voxels is None else np.zeros(n_vox, bool)
     if voxels is not None:
         v = np.asarray(voxels)
-        if v.dtype == bool and v.shape != (n_vox,): raise ValueError(f'voxels mask has shape {v.shape}; expected ({n_vox},)')
+        if v.dtype == bool and v.shape != (n_vox,): raise EvaluationError(f'voxels mask has shape {v.shape}; expected ({n_vox},)')
         sel[v] = True
-        if not sel.any(): raise ValueError('voxels selects no voxel; pass a non-empty mask or index list')
+        if not sel.any(): raise EvaluationError('voxels selects no voxel; pass a non-empty mask or index list')
     draws = _draw_null(n_trs, n_permutations, method, min_shift, block_size, np.random.default_rng(seed))
     r_obs = voxel_correlations(p, t)
     count = np.zeros(n_vox, np.int64); null_sum = np.zeros(n_permutations)
     null_voxel = np.empty((n_permutations, n_vox), np.float32) if keep_null else None
     for s in range(0, n_vox, chunk_size):
         sl = slice(s, s + chunk_size)
-        rk = _null_chunk(_zscore(p[:, sl]), _zscore(t[:, sl]), method, draws)  # (n_permutations, chunk)
+        rk = _null_chunk(zscore(p[:, sl]), zscore(t[:, sl]), method, draws)  # (n_permutations, chunk)
         count[sl] += (rk >= r_obs[sl] - 1e-12).sum(0)
         null_sum += rk[:, sel[sl]].sum(1)
         if keep_null: null_voxel[:, sl] = rk
@@ -269,12 +267,12 @@ def contiguous_folds(n_samples:int, # training samples (TRs), in time order
                      gap:int=0, # samples dropped from training on each side of each validation block
                     ) -> list[tuple[np.ndarray, np.ndarray]]:
     "Cross-validation splits `(train_idx, val_idx)` with contiguous validation blocks and a gap against leakage."
-    if n_folds < 2: raise ValueError(f'n_folds must be at least 2, got {n_folds}')
+    if n_folds < 2: raise EvaluationError(f'n_folds must be at least 2, got {n_folds}')
     edges = np.linspace(0, n_samples, n_folds + 1).astype(int)
     idx = np.arange(n_samples)
     folds = [(idx[(idx < a - gap) | (idx >= b + gap)], idx[a:b]) for a, b in zip(edges[:-1], edges[1:])]
     if min(min(len(t), len(v)) for t, v in folds) < 2:
-        raise ValueError(f'{n_samples} training TRs are too few for {n_folds} folds with a gap of {gap} TRs; use fewer folds or a smaller gap')
+        raise EvaluationError(f'{n_samples} training TRs are too few for {n_folds} folds with a gap of {gap} TRs; use fewer folds or a smaller gap')
     return folds
 
 # %% ../nbs/11_evaluation.ipynb #84a6a236
@@ -293,7 +291,7 @@ def _tr_indices(x, n_trs:int, name:str) -> np.ndarray:
     "Sorted TR indices from indices or a boolean mask, all within 0..n_trs-1."
     x = np.asarray(x)
     x = np.flatnonzero(x) if x.dtype == bool else x.astype(np.int64)
-    if x.size == 0 or x.min() < 0 or x.max() >= n_trs: raise ValueError(f'{name} must be non-empty indices within 0..{n_trs - 1}')
+    if x.size == 0 or x.min() < 0 or x.max() >= n_trs: raise EvaluationError(f'{name} must be non-empty indices within 0..{n_trs - 1}')
     return np.sort(x)
 
 # %% ../nbs/11_evaluation.ipynb #9c706344
@@ -341,17 +339,17 @@ def ridge_baseline(features, # stimulus features per TR (n_trs, n_features), or 
     "Fit ridge from FIR-delayed features on `train_trs` (alphas by contiguous CV), evaluate voxelwise r (n_voxels,) on `test_trs`."
     feats = [_as_array(f, 'features') for f in (features if isinstance(features, (list, tuple)) else [features])]
     Y = _as_array(responses, 'responses')
-    if Y.ndim != 2: raise ValueError(f'responses has shape {Y.shape}; expected (n_trs, n_voxels)')
+    if Y.ndim != 2: raise EvaluationError(f'responses has shape {Y.shape}; expected (n_trs, n_voxels)')
     for f in feats:
         if f.ndim != 2 or f.shape[0] != Y.shape[0]:
-            raise ValueError(f'features has shape {f.shape} but responses {Y.shape}: features must be (n_trs, n_features) on the same {Y.shape[0]} TRs')
+            raise EvaluationError(f'features has shape {f.shape} but responses {Y.shape}: features must be (n_trs, n_features) on the same {Y.shape[0]} TRs')
         _check_finite(f, 'features')
     _check_finite(Y, 'responses')
     tr_idx, te_idx = _tr_indices(train_trs, Y.shape[0], 'train_trs'), _tr_indices(test_trs, Y.shape[0], 'test_trs')
-    if np.intersect1d(tr_idx, te_idx).size: raise ValueError('train_trs and test_trs overlap: the test block must be held out from fitting')
+    if np.intersect1d(tr_idx, te_idx).size: raise EvaluationError('train_trs and test_trs overlap: the test block must be held out from fitting')
     delays = tuple(int(d) for d in delays)
-    if not delays or min(delays) < 0: raise ValueError(f'delays must be non-negative TR lags, got {delays} (a negative delay predicts a response from later stimulus)')
-    if te_idx.size < 3: raise ValueError(f'{te_idx.size} test TRs: a correlation over time needs at least 3')
+    if not delays or min(delays) < 0: raise EvaluationError(f'delays must be non-negative TR lags, got {delays} (a negative delay predicts a response from later stimulus)')
+    if te_idx.size < 3: raise EvaluationError(f'{te_idx.size} test TRs: a correlation over time needs at least 3')
     Xd = _delayed_design(feats, tr_idx, delays, dtype)
     Ytr = Y[tr_idx].astype(dtype)  # one copy of the training responses, in `dtype`
     y_mu = Ytr.mean(0, dtype=np.float64)
@@ -368,11 +366,11 @@ def _video_features(video, video_grid:tuple[int, int], chunk_trs:int) -> tuple[n
     import torch
     import torch.nn.functional as F
     v = video if hasattr(video, 'detach') else _as_array(video, 'video')
-    if v.ndim != 5 or v.shape[2] != 3: raise ValueError(f'video has shape {tuple(v.shape)}; expected (n_trs, frames_per_tr, 3, height, width)')
+    if v.ndim != 5 or v.shape[2] != 3: raise EvaluationError(f'video has shape {tuple(v.shape)}; expected (n_trs, frames_per_tr, 3, height, width)')
     pooled, motion, prev = [], np.zeros(v.shape[0], np.float32), None
     for s in range(0, v.shape[0], chunk_trs):
         c = torch.as_tensor(np.asarray(v[s:s + chunk_trs]) if not hasattr(v, 'detach') else v[s:s + chunk_trs], dtype=torch.float32)
-        if not torch.isfinite(c).all(): raise ValueError('video holds NaN or infinite values')
+        if not torch.isfinite(c).all(): raise EvaluationError('video holds NaN or infinite values')
         k = c.shape[1]
         pooled.append(F.adaptive_avg_pool2d(c.flatten(0, 1), video_grid).reshape(c.shape[0], k, -1).mean(1).numpy())
         seq = c.flatten(0, 1) if prev is None else torch.cat([prev, c.flatten(0, 1)])
@@ -387,11 +385,11 @@ def _code_histograms(codes, frame_mask, codebooks:Sequence[int], codebook_size:i
     "Per-TR histograms over real frames of the codes of `codebooks`: (n_trs, len(codebooks) * codebook_size) float32."
     c = _as_array(codes, 'codes')
     if not np.issubdtype(c.dtype, np.integer): raise TypeError(f'codes has dtype {c.dtype}; EnCodec codes are integers (categorical)')
-    if c.ndim != 3: raise ValueError(f'codes has shape {c.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
-    if c.size and (c.min() < 0 or c.max() >= codebook_size): raise ValueError(f'codes outside 0..{codebook_size - 1}')
+    if c.ndim != 3: raise EvaluationError(f'codes has shape {c.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
+    if c.size and (c.min() < 0 or c.max() >= codebook_size): raise EvaluationError(f'codes outside 0..{codebook_size - 1}')
     m = np.ones((c.shape[0], c.shape[2]), bool) if frame_mask is None else _as_array(frame_mask, 'frame_mask').astype(bool)
-    if m.shape != (c.shape[0], c.shape[2]): raise ValueError(f'frame_mask has shape {m.shape}; expected {(c.shape[0], c.shape[2])}')
-    if max(codebooks) >= c.shape[1]: raise ValueError(f'codebooks {tuple(codebooks)} asked for, but codes have {c.shape[1]} codebooks')
+    if m.shape != (c.shape[0], c.shape[2]): raise EvaluationError(f'frame_mask has shape {m.shape}; expected {(c.shape[0], c.shape[2])}')
+    if max(codebooks) >= c.shape[1]: raise EvaluationError(f'codebooks {tuple(codebooks)} asked for, but codes have {c.shape[1]} codebooks')
     rows = np.broadcast_to(np.arange(c.shape[0])[:, None], m.shape)[m]
     hist = []
     for cb in codebooks:
@@ -403,7 +401,7 @@ def _code_histograms(codes, frame_mask, codebooks:Sequence[int], codebook_size:i
 def _mel_features(mel) -> np.ndarray:
     "Mean log-mel spectrum per TR: (n_trs, n_mels, mel_frames_per_tr) -> (n_trs, n_mels) float32."
     a = _as_array(mel, 'mel')
-    if a.ndim != 3 or not np.issubdtype(a.dtype, np.floating): raise ValueError(f'mel has shape {a.shape} and dtype {a.dtype}; expected float (n_trs, n_mels, mel_frames_per_tr)')
+    if a.ndim != 3 or not np.issubdtype(a.dtype, np.floating): raise EvaluationError(f'mel has shape {a.shape} and dtype {a.dtype}; expected float (n_trs, n_mels, mel_frames_per_tr)')
     _check_finite(a, 'mel')
     return a.mean(2).astype(np.float32)
 
@@ -411,10 +409,10 @@ def _mel_features(mel) -> np.ndarray:
 def _text_features(text, has_text) -> np.ndarray:
     "Sentence embeddings (n_trs, d) zeroed where a TR has no text, plus the `has_text` indicator: (n_trs, d + 1) float32."
     e = _as_array(text, 'text').astype(np.float32)
-    if e.ndim != 2: raise ValueError(f'text has shape {e.shape}; expected (n_trs, d)')
+    if e.ndim != 2: raise EvaluationError(f'text has shape {e.shape}; expected (n_trs, d)')
     _check_finite(e, 'text')
     h = np.ones(len(e), bool) if has_text is None else _as_array(has_text, 'has_text').astype(bool)
-    if h.shape != (len(e),): raise ValueError(f'has_text has shape {h.shape}; expected ({len(e)},)')
+    if h.shape != (len(e),): raise EvaluationError(f'has_text has shape {h.shape}; expected ({len(e)},)')
     return np.concatenate([e * h[:, None], h[:, None].astype(np.float32)], axis=1)
 
 # %% ../nbs/11_evaluation.ipynb #17425c99
@@ -435,10 +433,10 @@ def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, wid
     if codes is not None: out['audio_codes'] = _code_histograms(codes, frame_mask, codebooks, codebook_size)
     if mel is not None: out['mel'] = _mel_features(mel)
     if text is not None: out['text'] = _text_features(text, has_text)
-    if not out: raise ValueError('no stimulus given: pass at least one of video, codes, mel, text')
+    if not out: raise EvaluationError('no stimulus given: pass at least one of video, codes, mel, text')
     n_trs = {k: len(v) for k, v in out.items()}
     if len(set(n_trs.values())) > 1:
-        raise ValueError(f'the modalities have different numbers of TRs ({n_trs}); all modalities must be on the same TR grid')
+        raise EvaluationError(f'the modalities have different numbers of TRs ({n_trs}); all modalities must be on the same TR grid')
     return out
 
 # %% ../nbs/11_evaluation.ipynb #49823cf0
@@ -453,14 +451,14 @@ def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr
         if not np.issubdtype(a.dtype, np.integer):
             raise TypeError(f'{n} has dtype {a.dtype}; codes are categorical integers. For logits pass logits.argmax(-1); '
                             f'for the regression head round and clip first.')
-        if a.ndim < 2: raise ValueError(f'{n} has shape {a.shape}; expected (..., n_codebooks, frames_per_tr)')
-        if a.size and (a.min() < 0 or a.max() >= codebook_size): raise ValueError(f'{n} holds codes outside 0..{codebook_size - 1}')
-    if p.shape != t.shape: raise ValueError(f'pred_codes has shape {p.shape} but true_codes {t.shape}; they must match')
+        if a.ndim < 2: raise EvaluationError(f'{n} has shape {a.shape}; expected (..., n_codebooks, frames_per_tr)')
+        if a.size and (a.min() < 0 or a.max() >= codebook_size): raise EvaluationError(f'{n} holds codes outside 0..{codebook_size - 1}')
+    if p.shape != t.shape: raise EvaluationError(f'pred_codes has shape {p.shape} but true_codes {t.shape}; they must match')
     n_cb = t.shape[-2]
     m = np.ones(t.shape[:-2] + t.shape[-1:], bool) if frame_mask is None else _as_array(frame_mask, 'frame_mask').astype(bool)
     if m.shape != t.shape[:-2] + t.shape[-1:]:
-        raise ValueError(f'frame_mask has shape {m.shape}; expected {t.shape[:-2] + t.shape[-1:]} (codes without the codebook axis)')
-    if not m.any(): raise ValueError('frame_mask marks no real frame; nothing to score')
+        raise EvaluationError(f'frame_mask has shape {m.shape}; expected {t.shape[:-2] + t.shape[-1:]} (codes without the codebook axis)')
+    if not m.any(): raise EvaluationError('frame_mask marks no real frame; nothing to score')
     pc = np.moveaxis(p, -2, 0)[:, m]; tc = np.moveaxis(t, -2, 0)[:, m]  # (n_codebooks, n_real_frames)
     acc = (pc == tc).mean(1)
     majority = np.array([np.bincount(tc[c], minlength=codebook_size).max() / tc.shape[1] for c in range(n_cb)])
@@ -480,7 +478,7 @@ def audio_reconstruction(codec, # EnCodec model (`giblet.audio.load_codec`); the
     p, t = _as_array(pred_codes, 'pred_codes'), _as_array(true_codes, 'true_codes')
     m = _as_array(frame_mask, 'frame_mask').astype(bool)
     size = int(getattr(codec.config, 'codebook_size', 1024))
-    if t.ndim != 3: raise ValueError(f'true_codes has shape {t.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
+    if t.ndim != 3: raise EvaluationError(f'true_codes has shape {t.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
     code_accuracy(p, t, m, codebook_size=size)  # validates dtype, range and shapes with clear messages
     rate = int(codec.config.sampling_rate)
     wav_pred = decode_stream(codec, ungroup_frames(p, m))
@@ -489,8 +487,8 @@ def audio_reconstruction(codec, # EnCodec model (`giblet.audio.load_codec`); the
     waves = {'prediction': wav_pred, 'roundtrip': wav_rt}
     if original is not None:
         o = _as_array(original, 'original').astype(np.float32)
-        if o.ndim != 1: raise ValueError(f'original has shape {o.shape}; expected a mono waveform (n_samples,) at {rate} Hz')
-        if len(o) < len(wav_rt) // 2: raise ValueError(f'original has {len(o)} samples but the codes decode to {len(wav_rt)}: pass the waveform the codes were made from')
+        if o.ndim != 1: raise EvaluationError(f'original has shape {o.shape}; expected a mono waveform (n_samples,) at {rate} Hz')
+        if len(o) < len(wav_rt) // 2: raise EvaluationError(f'original has {len(o)} samples but the codes decode to {len(wav_rt)}: pass the waveform the codes were made from')
         o = o[:len(wav_rt)]
         metrics['vs_original'] = audio_metrics(o, wav_pred[:len(o)], rate)
         metrics['roundtrip_vs_original'] = audio_metrics(o, wav_rt[:len(o)], rate)
@@ -506,11 +504,11 @@ def frame_quality(pred_frames, # reconstructed frames (..., 3, height, width) in
     import torch
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
     p, t = _as_array(pred_frames, 'pred_frames'), _as_array(true_frames, 'true_frames')
-    if p.shape != t.shape: raise ValueError(f'pred_frames has shape {p.shape} but true_frames {t.shape}; they must match')
-    if t.ndim < 3 or t.shape[-3] not in (1, 3): raise ValueError(f'frames have shape {t.shape}; expected (..., 3, height, width)')
-    if min(t.shape[-2:]) < 11: raise ValueError(f'frames of {t.shape[-2]}x{t.shape[-1]} pixels are smaller than the 11-pixel SSIM window; evaluate at a larger resolution')
+    if p.shape != t.shape: raise EvaluationError(f'pred_frames has shape {p.shape} but true_frames {t.shape}; they must match')
+    if t.ndim < 3 or t.shape[-3] not in (1, 3): raise EvaluationError(f'frames have shape {t.shape}; expected (..., 3, height, width)')
+    if min(t.shape[-2:]) < 11: raise EvaluationError(f'frames of {t.shape[-2]}x{t.shape[-1]} pixels are smaller than the 11-pixel SSIM window; evaluate at a larger resolution')
     _check_finite(p, 'pred_frames'); _check_finite(t, 'true_frames')
-    if t.min() < 0 or t.max() > 1: raise ValueError('true_frames must be in [0, 1] (the video contract); divide uint8 frames by 255')
+    if t.min() < 0 or t.max() > 1: raise EvaluationError('true_frames must be in [0, 1] (the video contract); divide uint8 frames by 255')
     p = torch.as_tensor(np.clip(p, 0, 1).reshape(-1, *t.shape[-3:]), dtype=torch.float64)
     t = torch.as_tensor(t.reshape(-1, *t.shape[-3:]), dtype=torch.float64)
     psnr = peak_signal_noise_ratio(p, t, data_range=1.0, reduction='none', dim=(1, 2, 3))
@@ -526,19 +524,19 @@ def retrieval_accuracy(pred_embeddings, # predicted text embeddings (n_trs, d)
                       ) -> dict:
     "Top-k retrieval accuracy of each TR's annotation from its predicted embedding (cosine), with chance levels."
     p, t = _as_array(pred_embeddings, 'pred_embeddings').astype(np.float64), _as_array(true_embeddings, 'true_embeddings').astype(np.float64)
-    if p.shape != t.shape or p.ndim != 2: raise ValueError(f'pred_embeddings {p.shape} and true_embeddings {t.shape} must both be (n_trs, d)')
+    if p.shape != t.shape or p.ndim != 2: raise EvaluationError(f'pred_embeddings {p.shape} and true_embeddings {t.shape} must both be (n_trs, d)')
     _check_finite(p, 'pred_embeddings'); _check_finite(t, 'true_embeddings')
     h = np.ones(len(t), bool) if has_text is None else _as_array(has_text, 'has_text').astype(bool)
-    if h.shape != (len(t),): raise ValueError(f'has_text has shape {h.shape}; expected ({len(t)},)')
-    if not h.any(): raise ValueError('no TR has an annotation (has_text is all False); nothing to retrieve')
+    if h.shape != (len(t),): raise EvaluationError(f'has_text has shape {h.shape}; expected ({len(t)},)')
+    if not h.any(): raise EvaluationError('no TR has an annotation (has_text is all False); nothing to retrieve')
     p, t = p[h], t[h]
     if candidates is None: cand = np.unique(t, axis=0)
     else:
         cand = _as_array(candidates, 'candidates').astype(np.float64)
-        if cand.ndim != 2 or cand.shape[1] != t.shape[1]: raise ValueError(f'candidates has shape {cand.shape}; expected (n_candidates, {t.shape[1]})')
+        if cand.ndim != 2 or cand.shape[1] != t.shape[1]: raise EvaluationError(f'candidates has shape {cand.shape}; expected (n_candidates, {t.shape[1]})')
     # index of each TR's own annotation among the candidates (exact match of the embedding)
     match = (np.abs(t[:, None, :] - cand[None]).max(-1) == 0)
-    if not match.any(1).all(): raise ValueError('some annotated TRs have an embedding that is not among the candidates; include every annotation in `candidates`')
+    if not match.any(1).all(): raise EvaluationError('some annotated TRs have an embedding that is not among the candidates; include every annotation in `candidates`')
     target = match.argmax(1)
     def unit(x):
         n = np.linalg.norm(x, axis=1, keepdims=True)
@@ -556,7 +554,7 @@ def _mask_image(mask_img):
     "The 3D mask as a nibabel image (loaded if given a path)."
     import nibabel as nib
     img = nib.load(mask_img) if isinstance(mask_img, (str, Path)) else mask_img
-    if len(img.shape) != 3: raise ValueError(f'mask_img has shape {img.shape}; expected a 3D mask volume')
+    if len(img.shape) != 3: raise EvaluationError(f'mask_img has shape {img.shape}; expected a 3D mask volume')
     return img
 
 # %% ../nbs/11_evaluation.ipynb #d574d040
@@ -572,7 +570,7 @@ def save_correlation_map(values, # voxel values (n_voxels,) or (n_maps, n_voxels
                          path, # output file, `.nii.gz` or `.nii`
                         ) -> Path:
     "Write voxel values as a NIfTI image on the mask's grid (atomic)."
-    if not str(path).endswith(('.nii', '.nii.gz')): raise ValueError(f'{path}: a NIfTI file name must end in .nii.gz or .nii')
+    if not str(path).endswith(('.nii', '.nii.gz')): raise EvaluationError(f'{path}: a NIfTI file name must end in .nii.gz or .nii')
     img = correlation_map(values, mask_img)
     return atomic_write(path, lambda tmp: img.to_filename(tmp))
 
@@ -582,22 +580,21 @@ def save_predictions(pred, # predicted responses for the test block (n_trs, n_vo
                      test_trs=None, # indices of the predicted TRs on the data's TR grid
                      meta:dict|None=None, # extra JSON-serialisable description (model, subject ids, ...)
                     ) -> Path:
-    "Save predicted responses as float32 `.npy` plus a JSON sidecar (shape, TR indices, `meta`), both written atomically."
+    "Save predicted responses as float32 `.npy` plus a JSON sidecar (shape, TR indices, `meta`), both written atomically (`giblet.core`)."
     path = Path(path)
-    if path.suffix != '.npy': raise ValueError(f'{path}: predictions are saved as .npy; use a file name ending in .npy')
+    if path.suffix != '.npy': raise EvaluationError(f'{path}: predictions are saved as .npy; use a file name ending in .npy')
     a = _as_array(pred, 'pred').astype(np.float32)
     _check_finite(a, 'pred')
     side = {'shape': list(a.shape), 'dtype': 'float32', 'axes': ['trs', 'voxels'] if a.ndim == 2 else ['subjects', 'trs', 'voxels']}
     if test_trs is not None:
         tt = np.asarray(test_trs).astype(int)
-        if len(tt) != a.shape[-2]: raise ValueError(f'{len(tt)} test_trs for {a.shape[-2]} predicted TRs')
+        if len(tt) != a.shape[-2]: raise EvaluationError(f'{len(tt)} test_trs for {a.shape[-2]} predicted TRs')
         side['test_trs'] = tt.tolist()
     if meta: side['meta'] = jsonable(meta)
-    text = json.dumps(side, indent=1)
     def write_npy(tmp):
         with open(tmp, 'wb') as f: np.save(f, a, allow_pickle=False)
     atomic_write(path, write_npy)
-    atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(text))
+    write_json(path.with_suffix('.json'), side)
     return path
 
 # %% ../nbs/11_evaluation.ipynb #1c3c5b0d
@@ -608,9 +605,9 @@ def mask_voxel_index(ijk, # voxel coordinates (n, 3) on the mask's grid
     img = _mask_image(mask_img)
     m = np.asanyarray(img.dataobj) > 0
     ijk = _as_array(ijk, 'ijk').astype(np.int64)
-    if ijk.ndim != 2 or ijk.shape[1] != 3: raise ValueError(f'ijk has shape {ijk.shape}; expected (n, 3) voxel indices')
+    if ijk.ndim != 2 or ijk.shape[1] != 3: raise EvaluationError(f'ijk has shape {ijk.shape}; expected (n, 3) voxel indices')
     inside = ((ijk >= 0) & (ijk < np.array(m.shape))).all(1)
-    if not inside.all(): raise ValueError(f'{int((~inside).sum())} coordinates lie outside the {m.shape} grid; use indices on the mask image\'s grid')
+    if not inside.all(): raise EvaluationError(f'{int((~inside).sum())} coordinates lie outside the {m.shape} grid; use indices on the mask image\'s grid')
     pos = np.cumsum(m.ravel()) - 1  # C order, as boolean indexing (and nilearn's apply_mask) enumerates voxels
     flat = np.ravel_multi_index(tuple(ijk.T), m.shape)
     return np.where(m.ravel()[flat], pos[flat], -1)
@@ -646,12 +643,12 @@ def plot_correlation_histogram(r, # voxelwise r (n_voxels,), or (n_subjects, n_v
     if planted is None: ax.hist(r[np.isfinite(r)], bins=edges, color='C0', label=f'all voxels (mean {np.nanmean(r):.3f})')
     else:
         pl = _as_array(planted, 'planted').astype(bool)
-        if pl.shape != r.shape: raise ValueError(f'planted has shape {pl.shape}; expected {r.shape}')
+        if pl.shape != r.shape: raise EvaluationError(f'planted has shape {pl.shape}; expected {r.shape}')
         ax.hist(r[~pl], bins=edges, color='C7', alpha=0.8, label=f'other voxels (mean {np.nanmean(r[~pl]):.3f})')
         ax.hist(r[pl], bins=edges, color='C3', alpha=0.8, label=f'planted voxels (mean {np.nanmean(r[pl]):.3f})')
     if baseline_r is not None:
         b = _as_array(baseline_r, 'baseline_r')
-        if b.shape != r.shape: raise ValueError(f'baseline_r has shape {b.shape}; expected {r.shape}')
+        if b.shape != r.shape: raise EvaluationError(f'baseline_r has shape {b.shape}; expected {r.shape}')
         means = f'mean {np.nanmean(b):.3f}' if planted is None else f'planted {np.nanmean(b[pl]):.3f}, other {np.nanmean(b[~pl]):.3f}'
         ax.hist(b[np.isfinite(b)], bins=edges, histtype='step', color='k', label=f'ridge baseline ({means})')
     ax.axvline(0, color='k', lw=0.5)
@@ -687,14 +684,14 @@ def plot_loss_curves(history:list, # one dict per epoch, e.g. {'epoch': 0, 'trai
                     ):
     "Loss curves from a training history (list of per-epoch dicts). Returns the Figure."
     from matplotlib.figure import Figure
-    if not history: raise ValueError('history is empty: nothing to plot (train for at least one epoch)')
+    if not history: raise EvaluationError('history is empty: nothing to plot (train for at least one epoch)')
     keys = list(keys) if keys is not None else sorted({k for h in history for k in h if 'loss' in k})
-    if not keys: raise ValueError(f'no loss entries in history (keys: {sorted(history[0])}); pass keys=[...]')
+    if not keys: raise EvaluationError(f'no loss entries in history (keys: {sorted(history[0])}); pass keys=[...]')
     x = [h.get('epoch', i) for i, h in enumerate(history)]
     fig = Figure(figsize=(6, 3.5)); ax = fig.subplots()
     for k in keys:
         pts = [(xi, h[k]) for xi, h in zip(x, history) if h.get(k) is not None]
-        if not pts: raise ValueError(f'history has no values for {k!r}')
+        if not pts: raise EvaluationError(f'history has no values for {k!r}')
         ax.plot(*zip(*pts), marker='o', ms=3, label=k)
     if log: ax.set_yscale('log')
     ax.set(xlabel='epoch', ylabel='loss', title=title); ax.legend(fontsize=8)
@@ -712,9 +709,9 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
     "Image of codebook x frames for true codes, predicted codes, and where they agree. Returns the Figure."
     from matplotlib.figure import Figure
     p, t = _as_array(pred_codes, 'pred_codes'), _as_array(true_codes, 'true_codes')
-    if p.shape != t.shape or t.ndim != 3: raise ValueError(f'pred_codes {p.shape} and true_codes {t.shape} must both be (n_trs, n_codebooks, frames_per_tr)')
+    if p.shape != t.shape or t.ndim != 3: raise EvaluationError(f'pred_codes {p.shape} and true_codes {t.shape} must both be (n_trs, n_codebooks, frames_per_tr)')
     m = np.ones((t.shape[0], t.shape[2]), bool) if frame_mask is None else _as_array(frame_mask, 'frame_mask').astype(bool)
-    if m.shape != (t.shape[0], t.shape[2]): raise ValueError(f'frame_mask has shape {m.shape}; expected {(t.shape[0], t.shape[2])}')
+    if m.shape != (t.shape[0], t.shape[2]): raise EvaluationError(f'frame_mask has shape {m.shape}; expected {(t.shape[0], t.shape[2])}')
     flat = lambda c: np.moveaxis(c, 1, 0)[:, m][:, :max_frames]  # (n_codebooks, n_real_frames) in time order
     tf, pf = flat(t), flat(p)
     fig = Figure(figsize=(8, 5)); axes = fig.subplots(3, 1, sharex=True)
@@ -731,7 +728,7 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
 def _voxel_average(x, name:str, n_vox:int) -> np.ndarray:
     "Per-voxel values (n_voxels,), averaged over subjects when given as (n_subjects, n_voxels)."
     x = _as_array(x, name).astype(np.float64)
-    if x.shape[-1] != n_vox: raise ValueError(f'{name} has {x.shape[-1]} voxels but r has {n_vox}')
+    if x.shape[-1] != n_vox: raise EvaluationError(f'{name} has {x.shape[-1]} voxels but r has {n_vox}')
     return np.nanmean(x, 0) if x.ndim == 2 else x
 
 # %% ../nbs/11_evaluation.ipynb #405240b6
@@ -740,7 +737,7 @@ def _voxel_groups(planted, n_vox:int) -> dict[str, np.ndarray]:
     groups = {'all': np.ones(n_vox, bool)}
     if planted is not None:
         pl = _as_array(planted, 'planted').astype(bool)
-        if pl.shape != (n_vox,): raise ValueError(f'planted has shape {pl.shape}; expected ({n_vox},)')
+        if pl.shape != (n_vox,): raise EvaluationError(f'planted has shape {pl.shape}; expected ({n_vox},)')
         groups.update(planted=pl, other=~pl)
     return groups
 
@@ -775,7 +772,7 @@ def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects
                   ) -> dict:
     "JSON-ready dict of the fMRI evaluation: mean r (all/planted/other), ceiling fraction, ridge baseline, p-value."
     r = _as_array(r, 'r').astype(np.float64)
-    if r.ndim not in (1, 2): raise ValueError(f'r has shape {r.shape}; expected (n_voxels,) or (n_subjects, n_voxels)')
+    if r.ndim not in (1, 2): raise EvaluationError(f'r has shape {r.shape}; expected (n_voxels,) or (n_subjects, n_voxels)')
     n_vox = r.shape[-1]
     out = {'n_voxels': n_vox}
     if r.ndim == 2:
