@@ -19,7 +19,8 @@ __all__ = ['EvaluationError', 'EvaluationConfig', 'jsonable', 'constant_voxels',
            'contiguous_folds', 'RidgeResult', 'ridge_baseline', 'baseline_features', 'code_accuracy',
            'audio_reconstruction', 'frame_quality', 'retrieval_accuracy', 'correlation_map', 'save_correlation_map',
            'save_predictions', 'mask_voxel_index', 'save_figure', 'plot_correlation_histogram', 'plot_brain_map',
-           'plot_loss_curves', 'plot_codes', 'summarize_fmri']
+           'plot_loss_curves', 'plot_codes', 'plot_frames', 'summarize_fmri', 'FMRIScores', 'score_fmri',
+           'score_reconstructions', 'write_fmri_outputs', 'report_figures', 'save_figures']
 
 # %% ../nbs/11_evaluation.ipynb #50f652b4
 class EvaluationError(GibletError, ValueError):
@@ -724,6 +725,25 @@ def plot_codes(pred_codes, # predicted codes (n_trs, n_codebooks, frames_per_tr)
     fig.suptitle(f'{title} (accuracy {np.mean(tf == pf):.3f})')
     return _finish(fig, path)
 
+# %% ../nbs/11_evaluation.ipynb #94c708cb
+def plot_frames(pred_frames, # reconstructed frames (n_trs, frames_per_tr, 3, height, width) in [0, 1]
+                true_frames, # original frames, same shape
+                n:int=8, # TRs shown, evenly spaced over the block
+                title:str='test TRs: original (top) vs reconstruction (bottom)', # figure title
+                path=None, # also write the figure as PNG here (atomic), or None
+               ):
+    "The first frame of `n` evenly spaced TRs, original above reconstruction. Returns the Figure."
+    from matplotlib.figure import Figure
+    from giblet.video import frames_to_grid
+    p, t = _as_array(pred_frames, 'pred_frames'), _as_array(true_frames, 'true_frames')
+    if p.shape != t.shape or t.ndim != 5 or t.shape[2] != 3:
+        raise EvaluationError(f'pred_frames {p.shape} and true_frames {t.shape} must both be (n_trs, frames_per_tr, 3, height, width)')
+    idx = np.linspace(0, len(t) - 1, min(n, len(t))).astype(int)
+    grid = frames_to_grid(np.stack([t[idx, 0], np.clip(p[idx, 0], 0, 1)]))  # 2 rows (original, reconstruction) x len(idx) columns
+    fig = Figure(figsize=(1.4 * len(idx), 3.2)); ax = fig.subplots()
+    ax.imshow(grid); ax.axis('off'); ax.set_title(title, fontsize=9)
+    return _finish(fig, path)
+
 # %% ../nbs/11_evaluation.ipynb #0c9cff36
 def _voxel_average(x, name:str, n_vox:int) -> np.ndarray:
     "Per-voxel values (n_voxels,), averaged over subjects when given as (n_subjects, n_voxels)."
@@ -792,3 +812,119 @@ def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects
     if permutation is not None: out.update(_permutation_summary(permutation))
     if constant is not None: out['n_constant_voxels'] = int(_as_array(constant, 'constant').sum())
     return jsonable(out)
+
+# %% ../nbs/11_evaluation.ipynb #fafbba0a
+@dataclass
+class FMRIScores:
+    "Scores of predicted fMRI on the test block: the arrays behind the maps and plots, and the JSON-ready summary."
+    r: np.ndarray # voxelwise r per subject (n_subjects, n_voxels)
+    r_average: np.ndarray # r of the subject-average prediction against the subject-average data (n_voxels,)
+    ceiling: np.ndarray|None # noise ceiling per subject (n_subjects, n_voxels); None with one subject and no ground truth
+    permutation: PermutationResult # chance test of the subject-average prediction
+    planted: np.ndarray|None # (n_voxels,) bool: voxels with planted signal (generated data), else None
+    ridge_r: np.ndarray|None # ridge-baseline r on the same test TRs (n_voxels,), or None
+    metrics: dict # `summarize_fmri`'s keys plus 'subject_average' (the report's `metrics['fmri']`)
+
+# %% ../nbs/11_evaluation.ipynb #32537303
+def score_fmri(pred, # predicted test-block responses (n_subjects, n_trs, n_voxels), or (n_trs, n_voxels) shared by every subject
+               true, # measured test-block responses (n_subjects, n_trs, n_voxels)
+               ridge_r=None, # ridge-baseline r on the same test TRs (n_voxels,), e.g. `ridge_baseline(...).r`
+               planted=None, # (n_voxels,) bool: voxels with planted signal (generated data)
+               signal=None, # noiseless planted responses on the test TRs (n_trs, n_voxels), for the ceiling (generated data)
+               config:EvaluationConfig|None=None, # permutation test and ceiling settings
+              ) -> FMRIScores:
+    "Voxelwise r per subject and of the subject average, noise ceiling, chance and the ridge comparison; touches no file."
+    ecfg = config or EvaluationConfig()
+    t = _as_array(true, 'true')
+    if t.ndim != 3: raise EvaluationError(f'true has shape {t.shape}; expected (n_subjects, n_trs, n_voxels) (one subject: true[None])')
+    p = _as_array(pred, 'pred')
+    if p.ndim == 2: p = np.broadcast_to(p, t.shape)
+    pl = None if planted is None else _voxel_groups(planted, t.shape[-1])['planted']
+    rr = None if ridge_r is None else _voxel_average(ridge_r, 'ridge_r', t.shape[-1])
+    r = subject_correlations(p, t)
+    if signal is not None: ceiling = signal_ceiling(signal, t)
+    else: ceiling = isc_ceiling(t) if t.shape[0] > 1 else None
+    p_avg, t_avg = p.mean(0), t.mean(0)
+    r_avg = voxel_correlations(p_avg, t_avg)
+    perm = permutation_test(p_avg, t_avg, n_permutations=ecfg.n_permutations, method=ecfg.null_method, voxels=pl, seed=ecfg.seed)
+    metrics = summarize_fmri(r, planted=pl, ceiling=ceiling, ridge_r=rr, permutation=perm, min_ceiling=ecfg.min_ceiling)
+    avg = {'mean_r_model': float(np.nanmean(r_avg))}
+    if rr is not None: avg['mean_r_ridge'] = float(np.nanmean(rr))
+    if pl is not None:
+        avg['mean_r_model_planted'] = float(np.nanmean(r_avg[pl]))
+        if rr is not None: avg['mean_r_ridge_planted'] = float(np.nanmean(rr[pl]))
+        avg['mean_r_model_other'] = float(np.nanmean(r_avg[~pl]))
+    metrics['subject_average'] = avg
+    return FMRIScores(r=r, r_average=r_avg, ceiling=ceiling, permutation=perm, planted=pl, ridge_r=rr, metrics=metrics)
+
+# %% ../nbs/11_evaluation.ipynb #2178680d
+def score_reconstructions(pred:dict, # model outputs on the test TRs; any of 'codes' (n_trs, n_codebooks, frames_per_tr) int, 'frames' (n_trs, frames_per_tr, 3, h, w), 'text' (n_trs, d)
+                          true_codes=None, # true codes (n_trs, n_codebooks, frames_per_tr), with 'codes'
+                          frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool, with 'codes'
+                          codebook_size:int=1024, # codes per codebook
+                          true_frames=None, # original frames (n_trs, frames_per_tr, 3, h, w) in [0, 1], with 'frames'
+                          true_text=None, # sentence embeddings of the test TRs (n_trs, d), with 'text'
+                          has_text=None, # (n_trs,) bool: test TRs with an annotation (default: all)
+                          candidates=None, # (n_candidates, d) embeddings to retrieve from (see `retrieval_accuracy`)
+                         ) -> dict:
+    "{'audio': `code_accuracy`, 'video': `frame_quality`, 'text': `retrieval_accuracy`} for the modalities predicted; touches no file."
+    out = {}
+    for key, truth, name in (('codes', true_codes, 'true_codes'), ('frames', true_frames, 'true_frames'), ('text', true_text, 'true_text')):
+        if key in pred and truth is None: raise EvaluationError(f"pred has '{key}' but {name} is None: pass the test TRs' {name} to score it")
+    if 'codes' in pred: out['audio'] = code_accuracy(pred['codes'], true_codes, frame_mask, codebook_size)
+    if 'frames' in pred:
+        t = _as_array(true_frames, 'true_frames'); p = _as_array(pred['frames'], 'pred_frames')
+        if p.size != t.size: raise EvaluationError(f"pred['frames'] has shape {p.shape} but true_frames {t.shape}: they must hold the same frames")
+        if min(t.shape[-2:]) >= 11: out['video'] = frame_quality(p.reshape(t.shape), t)
+    if 'text' in pred:
+        h = np.ones(len(true_text), bool) if has_text is None else _as_array(has_text, 'has_text').astype(bool)
+        if h.any(): out['text'] = retrieval_accuracy(pred['text'], true_text, h, candidates=candidates)
+    return out
+
+# %% ../nbs/11_evaluation.ipynb #01dc1977
+def write_fmri_outputs(folder, # report folder, e.g. the staging folder of `giblet.core.atomic_replace_dir` (created if needed)
+                       scores:FMRIScores, # from `score_fmri`
+                       mask_img, # the data's 3D brain mask (nibabel image or path) that defined the voxels
+                       pred=None, # predicted test-block responses (n_subjects, n_trs, n_voxels) to save, or None
+                       test_trs=None, # indices of the predicted TRs on the data's TR grid (saved with `pred`)
+                       meta:dict|None=None, # extra description saved with `pred` (subject ids, model, ...)
+                      ) -> list[Path]:
+    "Write 'r_mean.nii.gz', 'r_per_subject.nii.gz' and, given `pred`, 'predicted_test.npy' + '.json' (all atomic); returns their paths."
+    from giblet.core import writable_dir
+    folder = writable_dir(folder, 'report folder'); mask = _mask_image(mask_img)
+    files = [save_correlation_map(scores.r.mean(0), mask, folder/'r_mean.nii.gz'),
+             save_correlation_map(scores.r, mask, folder/'r_per_subject.nii.gz')]
+    if pred is not None:
+        files.append(save_predictions(pred, folder/'predicted_test.npy', test_trs, meta=meta))
+        files.append(folder/'predicted_test.json')
+    return files
+
+# %% ../nbs/11_evaluation.ipynb #66c4eeed
+def report_figures(scores:FMRIScores, # from `score_fmri`
+                   mask_img, # the data's 3D brain mask
+                   history:list|None=None, # training history (one dict per epoch) for the loss curves
+                   pred_codes=None, # predicted codes (n_trs, n_codebooks, frames_per_tr) for the codes plot
+                   true_codes=None, # true codes, same shape
+                   frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool
+                   pred_frames=None, # reconstructed frames (n_trs, frames_per_tr, 3, h, w), or the same values in another shape
+                   true_frames=None, # original frames (n_trs, frames_per_tr, 3, h, w) in [0, 1]
+                  ) -> dict:
+    "Figures by file stem: 'r_histogram', 'r_brain_map', and with their inputs 'loss_curves', 'codes_true_vs_predicted', 'frames_true_vs_predicted'."
+    figs = {'r_histogram': plot_correlation_histogram(scores.r, planted=scores.planted, baseline_r=scores.ridge_r),
+            'r_brain_map': plot_brain_map(scores.r.mean(0), mask_img, title='mean voxelwise r (test block)')}
+    if history: figs['loss_curves'] = plot_loss_curves(history, keys=[k for k in history[0] if k.startswith(('train_', 'val_'))], log=True)
+    if pred_codes is not None: figs['codes_true_vs_predicted'] = plot_codes(pred_codes, true_codes, frame_mask)
+    if pred_frames is not None:
+        t = _as_array(true_frames, 'true_frames')
+        figs['frames_true_vs_predicted'] = plot_frames(_as_array(pred_frames, 'pred_frames').reshape(t.shape), t)
+    return figs
+
+# %% ../nbs/11_evaluation.ipynb #ec56b460
+def save_figures(figures:dict, # {file stem: matplotlib Figure}, e.g. from `report_figures`
+                 folder, # output folder (created if needed), e.g. a staging folder
+                 dpi:int=110, # resolution of the PNGs
+                ) -> list[Path]:
+    "Write each figure as `folder/<stem>.png` through `save_figure` (atomic); returns the paths."
+    from giblet.core import writable_dir
+    folder = writable_dir(folder, 'figure folder')
+    return [save_figure(fig, folder/f'{name}.png', dpi=dpi) for name, fig in figures.items()]
