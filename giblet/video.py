@@ -4,15 +4,17 @@
 
 # %% ../nbs/02_video.ipynb #a7fdffae
 from __future__ import annotations
-import math, os, tempfile
+import io, math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal, NamedTuple
 import numpy as np
 import av
+from fastcore.basics import patch
 from .alignment import TRGrid
 from .config import ConfigError
+from .core import GibletError, MOVIE_FILE, atomic_write
 
 # %% auto #0
 __all__ = ['VideoConfig', 'decode_colour_codes', 'write_coded_video', 'VideoError', 'probe_video', 'frame_target_times',
@@ -44,15 +46,26 @@ def _code_colour(code:int) -> tuple[int, int, int]:
     code = int(code) % 4096
     return (8 + 16 * (code % 16), 8 + 16 * ((code // 16) % 16), 8 + 16 * ((code // 256) % 16))
 
-def decode_colour_codes(frames:np.ndarray, corner:int=4) -> np.ndarray:
-    "Codes written by `write_coded_video`, read from the top-left `corner` x `corner` pixels of `frames (..., 3, h, w)` in [0, 1] (that corner must be picture, not a 'pad' bar); shape `frames.shape[:-3]`."
+def decode_colour_codes(frames:np.ndarray, # (..., 3, h, w) in [0, 1], as written by `write_coded_video` (after any downsampling)
+                        corner:int=4, # side of the top-left square averaged (it must be picture, not a 'pad' bar)
+                       ) -> np.ndarray:
+    "Codes written by `write_coded_video`, read from the top-left `corner` x `corner` pixels of each frame; shape `frames.shape[:-3]`, int64."
     rgb = np.asarray(frames)[..., :, :corner, :corner].mean(axis=(-1, -2)) * 255
     lv = np.clip(np.round((rgb - 8) / 16), 0, 15).astype(np.int64)
     return lv[..., 0] + 16 * lv[..., 1] + 256 * lv[..., 2]
 
-def write_coded_video(path, duration:float=6.0, fps:float=25.0, size:tuple[int, int]=(96, 64), code:Literal['frame', 'segment']='frame',
-                      segment:float=0.2, audio:bool=True, audio_rate:int=24000, faststart:bool=False) -> Path:
-    "Write an MP4 (H.264, optional AAC tone) of `duration` s at `fps` whose frame colours encode the frame index or the `segment` index (`faststart`: index first)."
+# %% ../nbs/02_video.ipynb #496d0275
+def write_coded_video(path, # MP4 file to write
+                      duration:float=6.0, # seconds
+                      fps:float=25.0, # frame rate (NTSC's 30000/1001 works)
+                      size:tuple[int, int]=(96, 64), # (width, height) in pixels
+                      code:Literal['frame', 'segment']='frame', # what the colour encodes: the frame index, or the index of the `segment`-second stretch
+                      segment:float=0.2, # seconds per code with code='segment'
+                      audio:bool=True, # add a 440 Hz AAC tone as soundtrack
+                      audio_rate:int=24000, # soundtrack sample rate (Hz)
+                      faststart:bool=False, # put the index at the front of the file
+                     ) -> Path:
+    "Write a test MP4 (H.264, optional AAC tone) whose frame colours encode the frame index or the `segment` index; returns `path`."
     path = Path(path); width, height = size
     rate = Fraction(fps).limit_denominator(1001)
     n_frames = int(math.floor(duration * rate + 1e-9))
@@ -81,12 +94,14 @@ def write_coded_video(path, duration:float=6.0, fps:float=25.0, size:tuple[int, 
     return path
 
 # %% ../nbs/02_video.ipynb #b18497a6
-class VideoError(ValueError):
-    "A video file cannot be used; the message names the file, the problem and the fix."
+class VideoError(GibletError, ValueError):
+    "A video file (or frames to render) cannot be used; the message names the file, the problem and the fix."
 
+# %% ../nbs/02_video.ipynb #4b51d7fb
 def _open(path):
+    "The PyAV container of `path`, or an error naming what is wrong with the file."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'video file {path} does not exist; check the data directory (the Sherlock stimulus is `stimuli_Sherlock.m4v`).')
+    if not path.exists(): raise FileNotFoundError(f'video file {path} does not exist; check the data directory (the Sherlock stimulus is `{MOVIE_FILE}`).')
     if path.is_dir(): raise VideoError(f'{path} is a directory, not a video file; pass the path of the movie file itself.')
     try: return av.open(str(path))
     except av.error.FFmpegError as e:
@@ -94,12 +109,16 @@ def _open(path):
                          'video. Re-copy or re-download it, and check that `ffprobe` can read it.') from e
 
 def _stream_duration(c, s) -> float:
+    "Seconds of stream `s` in container `c` (the stream's own duration, else the container's, else NaN)."
     if s.duration is not None and s.time_base is not None: return float(s.duration * s.time_base)
     if c.duration is not None: return c.duration / av.time_base
     return float('nan')
 
-def probe_video(path, require_audio:bool=False) -> dict:
-    "Check that `path` is a readable movie with a video stream (and an audio stream if `require_audio`); return its properties."
+# %% ../nbs/02_video.ipynb #17e3e61f
+def probe_video(path, # the movie file
+                require_audio:bool=False, # also require an audio stream (the dataset takes its soundtrack from the movie)
+               ) -> dict:
+    "Check that `path` is a readable movie with a video stream (and an audio stream if `require_audio`); return its properties (duration, fps, size, codecs, ...)."
     with _open(path) as c:
         if not c.streams.video:
             raise VideoError(f'{path} has no video stream (streams: {[s.type for s in c.streams] or "none"}); pass the movie file, not an audio or subtitle file.')
@@ -123,7 +142,9 @@ def probe_video(path, require_audio:bool=False) -> dict:
                     audio_sample_rate=audio.codec_context.sample_rate if audio else None)
 
 # %% ../nbs/02_video.ipynb #32362517
-def frame_target_times(grid:TRGrid, frames_per_tr:int) -> np.ndarray:
+def frame_target_times(grid:TRGrid, # the TR grid
+                       frames_per_tr:int, # frames kept per TR
+                      ) -> np.ndarray:
     "Stimulus time (s) of each kept frame, shape (n_trs, frames_per_tr): the centres of `frames_per_tr` equal slots of each TR."
     slot = grid.tr / frames_per_tr
     return grid.tr_onsets[:, None] + (np.arange(frames_per_tr) + 0.5) * slot
@@ -134,100 +155,114 @@ class VideoFeatures(NamedTuple):
     frames: np.ndarray # (n_trs, frames_per_tr, 3, height, width) float32 in [0, 1]
     meta: dict # fps, duration, source size, and per kept frame (n_trs, frames_per_tr): target_times, frame_times, frame_index, valid
 
+# %% ../nbs/02_video.ipynb #7f1c1531
 class VideoProcessor:
-    "Turns a movie file into per-TR frames `(n_trs, frames_per_tr, 3, height, width)` and back into a viewable clip."
-    def __init__(self, config:VideoConfig|None=None):
+    "Turns a movie file into per-TR frames `(n_trs, frames_per_tr, 3, height, width)`."
+    def __init__(self, config:VideoConfig|None=None): # how frames are kept; default `VideoConfig()`
         self.config = config or VideoConfig()
 
-    def _convert(self, frame, sar:float) -> np.ndarray:
-        "One decoded frame -> (3, height, width) float32 in [0, 1], fitted per `config.aspect`."
-        cfg = self.config; h, w = cfg.height, cfg.width
-        if cfg.aspect == 'stretch':
-            return frame.reformat(width=w, height=h, format='rgb24', interpolation=cfg.interpolation).to_ndarray().transpose(2, 0, 1).astype(np.float32) / 255
-        src_w, src_h = frame.width * sar, frame.height # display size
-        scale = (min if cfg.aspect == 'pad' else max)(w / src_w, h / src_h)
-        sw, sh = max(1, round(src_w * scale)), max(1, round(src_h * scale))
-        if cfg.aspect == 'crop': sw, sh = max(sw, w), max(sh, h)
-        img = frame.reformat(width=sw, height=sh, format='rgb24', interpolation=cfg.interpolation).to_ndarray().transpose(2, 0, 1)
-        out = np.zeros((3, h, w), np.float32)
-        if cfg.aspect == 'pad':
-            y0, x0 = (h - sh) // 2, (w - sw) // 2
-            out[:, y0:y0 + sh, x0:x0 + sw] = img / 255
-        else:
-            y0, x0 = (sh - h) // 2, (sw - w) // 2
-            out[:] = img[:, y0:y0 + h, x0:x0 + w] / 255
-        return out
+# %% ../nbs/02_video.ipynb #c0df481c
+@patch
+def _convert(self:VideoProcessor, frame, # a decoded `av.VideoFrame`
+             sar:float, # its sample (pixel) aspect ratio
+            ) -> np.ndarray:
+    "One decoded frame -> (3, height, width) float32 in [0, 1], fitted per `config.aspect`."
+    cfg = self.config; h, w = cfg.height, cfg.width
+    if cfg.aspect == 'stretch':
+        return frame.reformat(width=w, height=h, format='rgb24', interpolation=cfg.interpolation).to_ndarray().transpose(2, 0, 1).astype(np.float32) / 255
+    src_w, src_h = frame.width * sar, frame.height # display size
+    scale = (min if cfg.aspect == 'pad' else max)(w / src_w, h / src_h)
+    sw, sh = max(1, round(src_w * scale)), max(1, round(src_h * scale))
+    if cfg.aspect == 'crop': sw, sh = max(sw, w), max(sh, h)
+    img = frame.reformat(width=sw, height=sh, format='rgb24', interpolation=cfg.interpolation).to_ndarray().transpose(2, 0, 1)
+    out = np.zeros((3, h, w), np.float32)
+    if cfg.aspect == 'pad':
+        y0, x0 = (h - sh) // 2, (w - sw) // 2
+        out[:, y0:y0 + sh, x0:x0 + sw] = img / 255
+    else:
+        y0, x0 = (sh - h) // 2, (sw - w) // 2
+        out[:] = img[:, y0:y0 + h, x0:x0 + w] / 255
+    return out
 
-    def video_to_features(self, path, grid:TRGrid|None=None) -> VideoFeatures:
-        "Decode `path` once, streaming, keeping `frames_per_tr` frames per TR of `grid` chosen by timestamp."
-        cfg, info = self.config, probe_video(path)
-        if grid is None: grid = TRGrid.from_duration(info['duration'])
-        targets = frame_target_times(grid, cfg.frames_per_tr).ravel() # increasing
-        valid = targets >= 0
-        n = len(targets)
-        need = targets[-1]
-        if math.isfinite(info['duration']) and need >= info['duration'] + 1e-6:
-            raise VideoError(self._short_msg(path, info['duration'], grid))
-        frames = np.zeros((n, 3, cfg.height, cfg.width), np.float32)
-        frame_times = np.full(n, np.nan); frame_index = np.full(n, -1, np.int64)
-        ti = int(np.argmax(valid)) if valid.any() else n # next target to fill
-        sar = info['sample_aspect_ratio']
+# %% ../nbs/02_video.ipynb #666bd62e
+def _too_short(path, duration:float, grid:TRGrid) -> str:
+    "The message for a movie of `duration` s that ends before `grid` does, proposing a grid that fits."
+    fit = TRGrid.from_duration(duration, tr=grid.tr, offset=grid.offset).n_trs if duration + grid.offset >= grid.tr else 0
+    return (f'{path} lasts {duration:.3f} s, but the grid ({grid.n_trs} TRs of {grid.tr} s, offset {grid.offset} s) needs picture '
+            f'until {grid.duration - grid.offset:.3f} s. Use the full stimulus, or a grid that fits it: '
+            f'TRGrid(tr={grid.tr}, n_trs={fit}, offset={grid.offset}) (`TRGrid.from_duration`).')
 
-        def fill(frame, idx, t0, t1):
-            "Give `frame` to every pending target in [t0, t1); return how many it got."
-            nonlocal ti
-            start = ti
-            while ti < n and targets[ti] < t1: ti += 1
-            if ti > start:
-                frames[start:ti] = self._convert(frame, sar); frame_times[start:ti] = t0; frame_index[start:ti] = idx
-            return ti - start
+@patch
+def video_to_features(self:VideoProcessor, path, # the movie file
+                      grid:TRGrid|None=None, # TRs to fill; None = every whole TR of the movie
+                     ) -> VideoFeatures:
+    "Decode `path` once, streaming, keeping `frames_per_tr` frames per TR of `grid` chosen by timestamp: frames (n_trs, frames_per_tr, 3, h, w)."
+    cfg, info = self.config, probe_video(path)
+    if grid is None: grid = TRGrid.from_duration(info['duration'])
+    targets = frame_target_times(grid, cfg.frames_per_tr).ravel() # increasing
+    valid = targets >= 0
+    n = len(targets)
+    need = targets[-1]
+    if math.isfinite(info['duration']) and need >= info['duration'] + 1e-6:
+        raise VideoError(_too_short(path, info['duration'], grid))
+    frames = np.zeros((n, 3, cfg.height, cfg.width), np.float32)
+    frame_times = np.full(n, np.nan); frame_index = np.full(n, -1, np.int64)
+    ti = int(np.argmax(valid)) if valid.any() else n # next target to fill
+    sar = info['sample_aspect_ratio']
 
-        prev, prev_t, idx, fps = None, None, -1, info['fps']
-        held = lambda f: float(f.duration * f.time_base) if f.duration else 1 / fps # how long the last frame stays on screen
-        with _open(path) as c:
-            s = c.streams.video[0]; s.thread_type = 'AUTO'
-            try:
-                for idx, frame in enumerate(c.decode(s)):
-                    if frame.time is None: raise VideoError(f'{path}: decoded frame {idx} has no timestamp; remux the file into MP4 (`ffmpeg -i in -c copy out.m4v`).')
-                    t = float(frame.time)
-                    if prev is not None:
-                        if t <= prev_t: raise VideoError(f'{path}: frame timestamps are not increasing at frame {idx} ({t:.3f} s); remux the file.')
-                        fill(prev, idx - 1, -math.inf if idx == 1 else prev_t, t)
-                    if ti >= n: break
-                    prev, prev_t = frame, t
-                else:
-                    if prev is not None:
-                        fill(prev, idx, -math.inf if idx == 0 else prev_t, prev_t + held(prev))
-            except av.error.FFmpegError as e:
-                raise VideoError(f'{path}: decoding failed at frame {idx + 1} ({e}); the file is corrupt or truncated. Re-copy it.') from e
-        if ti < n:
-            if prev is None: raise VideoError(f'{path} has no decodable video frames; the file is corrupt. Re-copy it.')
-            raise VideoError(self._short_msg(path, prev_t + held(prev), grid))
-        shape = (grid.n_trs, cfg.frames_per_tr)
-        frames[~valid] = 0
-        meta = dict(fps=info['fps'], duration=info['duration'], width=info['width'], height=info['height'], n_frames_decoded=idx + 1,
-                    target_times=targets.reshape(shape), frame_times=np.where(valid, frame_times, np.nan).reshape(shape),
-                    frame_index=np.where(valid, frame_index, -1).reshape(shape), valid=valid.reshape(shape))
-        return VideoFeatures(frames.reshape(*shape, 3, cfg.height, cfg.width), meta)
+    def fill(frame, idx, t0, t1):
+        "Give `frame` to every pending target in [t0, t1); return how many it got."
+        nonlocal ti
+        start = ti
+        while ti < n and targets[ti] < t1: ti += 1
+        if ti > start:
+            frames[start:ti] = self._convert(frame, sar); frame_times[start:ti] = t0; frame_index[start:ti] = idx
+        return ti - start
 
-    @staticmethod
-    def _short_msg(path, duration, grid):
-        fit = TRGrid.from_duration(duration, tr=grid.tr, offset=grid.offset).n_trs if duration + grid.offset >= grid.tr else 0
-        return (f'{path} lasts {duration:.3f} s, but the grid ({grid.n_trs} TRs of {grid.tr} s, offset {grid.offset} s) needs picture '
-                f'until {grid.duration - grid.offset:.3f} s. Use the full stimulus, or a grid that fits it: '
-                f'TRGrid(tr={grid.tr}, n_trs={fit}, offset={grid.offset}) (`TRGrid.from_duration`).')
+    prev, prev_t, idx, fps = None, None, -1, info['fps']
+    held = lambda f: float(f.duration * f.time_base) if f.duration else 1 / fps # how long the last frame stays on screen
+    with _open(path) as c:
+        s = c.streams.video[0]; s.thread_type = 'AUTO'
+        try:
+            for idx, frame in enumerate(c.decode(s)):
+                if frame.time is None: raise VideoError(f'{path}: decoded frame {idx} has no timestamp; remux the file into MP4 (`ffmpeg -i in -c copy out.m4v`).')
+                t = float(frame.time)
+                if prev is not None:
+                    if t <= prev_t: raise VideoError(f'{path}: frame timestamps are not increasing at frame {idx} ({t:.3f} s); remux the file.')
+                    fill(prev, idx - 1, -math.inf if idx == 1 else prev_t, t)
+                if ti >= n: break
+                prev, prev_t = frame, t
+            else:
+                if prev is not None:
+                    fill(prev, idx, -math.inf if idx == 0 else prev_t, prev_t + held(prev))
+        except av.error.FFmpegError as e:
+            raise VideoError(f'{path}: decoding failed at frame {idx + 1} ({e}); the file is corrupt or truncated. Re-copy it.') from e
+    if ti < n:
+        if prev is None: raise VideoError(f'{path} has no decodable video frames; the file is corrupt. Re-copy it.')
+        raise VideoError(_too_short(path, prev_t + held(prev), grid))
+    shape = (grid.n_trs, cfg.frames_per_tr)
+    frames[~valid] = 0
+    meta = dict(fps=info['fps'], duration=info['duration'], width=info['width'], height=info['height'], n_frames_decoded=idx + 1,
+                target_times=targets.reshape(shape), frame_times=np.where(valid, frame_times, np.nan).reshape(shape),
+                frame_index=np.where(valid, frame_index, -1).reshape(shape), valid=valid.reshape(shape))
+    return VideoFeatures(frames.reshape(*shape, 3, cfg.height, cfg.width), meta)
 
 # %% ../nbs/02_video.ipynb #a7c71721
 def _check_frames(frames) -> np.ndarray:
+    "`frames` as an array, after checking its shape (n_trs, frames_per_tr, 3, h, w) and that every value is finite."
     frames = np.asarray(frames)
     if frames.ndim != 5 or frames.shape[2] != 3:
-        raise ValueError(f'frames must have shape (n_trs, frames_per_tr, 3, height, width), got {frames.shape}; '
+        raise VideoError(f'frames must have shape (n_trs, frames_per_tr, 3, height, width), got {frames.shape}; '
                          'add a frames_per_tr axis with frames[:, None] if you have one frame per TR.')
-    if not np.isfinite(frames).all(): raise ValueError('frames contain NaN or infinite values; check the model output before rendering it.')
+    if not np.isfinite(frames).all(): raise VideoError('frames contain NaN or infinite values; check the model output before rendering it.')
     return frames
 
-def frames_to_grid(frames:np.ndarray, trs=None, pad:int=1, pad_value:float=1.0) -> np.ndarray:
-    "Image (rows, cols, 3) float32 in [0, 1]: one row per TR in `trs` (default all), one column per kept frame, separated by `pad` pixels."
+def frames_to_grid(frames:np.ndarray, # (n_trs, frames_per_tr, 3, h, w) in [0, 1]
+                   trs=None, # TR indices to show (default all)
+                   pad:int=1, # pixels between frames
+                   pad_value:float=1.0, # separator colour (1 = white)
+                  ) -> np.ndarray:
+    "Image (rows, cols, 3) float32 in [0, 1]: one row per TR in `trs`, one column per kept frame, separated by `pad` pixels."
     frames = _check_frames(frames)
     if trs is not None: frames = frames[np.asarray(trs)]
     n_trs, k, _, h, w = frames.shape
@@ -237,7 +272,14 @@ def frames_to_grid(frames:np.ndarray, trs=None, pad:int=1, pad_value:float=1.0) 
             img[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = frames[i, j].transpose(1, 2, 0)
     return np.clip(img, 0, 1)
 
-def plot_frame_grid(frames:np.ndarray, trs=None, tr:float=1.5, pad:int=1, ax=None, title:str|None=None):
+# %% ../nbs/02_video.ipynb #6903acda
+def plot_frame_grid(frames:np.ndarray, # (n_trs, frames_per_tr, 3, h, w) in [0, 1]
+                    trs=None, # TR indices to show (default all)
+                    tr:float=1.5, # seconds per TR, for the row labels
+                    pad:int=1, # pixels between frames
+                    ax=None, # matplotlib Axes to draw in (default: a new figure sized to the grid)
+                    title:str|None=None, # Axes title
+                   ):
     "Draw `frames_to_grid` with matplotlib, rows labelled by TR index and onset time; returns the Axes."
     import matplotlib.pyplot as plt
     trs = np.arange(len(frames)) if trs is None else np.asarray(trs)
@@ -251,33 +293,35 @@ def plot_frame_grid(frames:np.ndarray, trs=None, tr:float=1.5, pad:int=1, ax=Non
     return ax
 
 # %% ../nbs/02_video.ipynb #91ad9b0e
-def features_to_video(frames:np.ndarray, path=None, tr:float=1.5, fps:float=25.0, crf:int=18) -> Path|bytes:
-    "Write `frames (n_trs, frames_per_tr, 3, h, w)` in [0, 1] as an MP4 lasting n_trs*tr s; return the path, or the bytes if `path` is None."
-    frames = _check_frames(frames)
-    if not (tr > 0 and fps > 0): raise ValueError(f'tr and fps must be positive, got tr={tr}, fps={fps}')
+def _encode_clip(target, frames:np.ndarray, tr:float, fps:float, crf:int):
+    "Encode checked `frames` (n_trs, k, 3, h, w) as an H.264 MP4 of n_trs*tr s into `target` (a path or a binary file object)."
     n_trs, k, _, h, w = frames.shape
     rate = Fraction(fps).limit_denominator(1001)
     n_out = int(round(n_trs * tr * rate))
     slot = np.minimum(np.floor((np.arange(n_out) + 0.5) / float(rate) / (tr / k) + 1e-9).astype(np.int64), n_trs * k - 1)
     flat = frames.reshape(n_trs * k, 3, h, w)
     H, W = h + h % 2, w + w % 2
-    out = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix='giblet_clip_')) / 'clip.mp4'
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f'.{out.stem}.', suffix='.mp4.tmp'); os.close(fd)
-    try:
-        with av.open(tmp, 'w', format='mp4') as c:
-            vs = c.add_stream('libx264', rate=rate)
-            vs.width, vs.height, vs.pix_fmt = W, H, 'yuv420p'
-            vs.options = {'crf': str(crf), 'preset': 'veryfast'}
-            last, img = -1, np.zeros((H, W, 3), np.uint8)
-            for i, s in enumerate(slot):
-                if s != last: img[:h, :w] = np.round(np.clip(flat[s], 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0); last = s
-                vf = av.VideoFrame.from_ndarray(img, format='rgb24'); vf.pts = i
-                for p in vs.encode(vf): c.mux(p)
-            for p in vs.encode(): c.mux(p)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    if path is not None: return out
-    data = out.read_bytes(); out.unlink(); out.parent.rmdir()
-    return data
+    with av.open(target, 'w', format='mp4') as c:
+        vs = c.add_stream('libx264', rate=rate)
+        vs.width, vs.height, vs.pix_fmt = W, H, 'yuv420p'
+        vs.options = {'crf': str(crf), 'preset': 'veryfast'}
+        last, img = -1, np.zeros((H, W, 3), np.uint8)
+        for i, s in enumerate(slot):
+            if s != last: img[:h, :w] = np.round(np.clip(flat[s], 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0); last = s
+            vf = av.VideoFrame.from_ndarray(img, format='rgb24'); vf.pts = i
+            for p in vs.encode(vf): c.mux(p)
+        for p in vs.encode(): c.mux(p)
+
+def features_to_video(frames:np.ndarray, # (n_trs, frames_per_tr, 3, h, w) in [0, 1] (values outside are clipped)
+                      path=None, # MP4 file to write atomically; None: return the MP4 bytes (nothing is written to disk)
+                      tr:float=1.5, # seconds per TR: the clip lasts n_trs * tr s
+                      fps:float=25.0, # frame rate of the clip
+                      crf:int=18, # H.264 quality (lower is better and bigger)
+                     ) -> Path|bytes:
+    "Write `frames` as an H.264 MP4 lasting n_trs*tr s, each kept frame held for its slot; returns the path, or the bytes if `path` is None."
+    frames = _check_frames(frames)
+    if not (tr > 0 and fps > 0): raise VideoError(f'tr and fps must be positive, got tr={tr}, fps={fps}')
+    if path is None:
+        buf = io.BytesIO(); _encode_clip(buf, frames, tr, fps, crf)
+        return buf.getvalue()
+    return atomic_write(path, lambda tmp: _encode_clip(tmp, frames, tr, fps, crf))
