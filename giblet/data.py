@@ -4,16 +4,19 @@
 
 # %% ../nbs/07_data.ipynb #74b3372d
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, re, shutil, tempfile, time, warnings
+import dataclasses, json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional, Sequence
+from typing import Callable, Literal, Optional, Sequence
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 from torch.utils.data import Dataset
 
-from .config import ConfigError, config_to_dict, atomic_write
+from .core import (GibletError, atomic_write, write_json, content_hash, clean_leftovers, timed_logger, writable_dir,
+                         MOVIE_FILE, ANNOTATIONS_FILE, FMRI_DIR, SUBJECT_RE)
+from .config import ConfigError, config_to_dict
 from .alignment import TRGrid, tr_overlap, hrf_kernel
 from .audio import AudioConfig, AudioProcessor
 from .video import VideoConfig, VideoProcessor, probe_video
@@ -21,34 +24,41 @@ from .text import TextConfig, TextProcessor, read_annotations
 from .fmri import FMRIConfig, check_run, prepare_fmri, load_fmri_cache, FMRICache
 
 # %% auto #0
-__all__ = ['MOVIE_FILE', 'ANNOTATIONS_FILE', 'FMRI_DIR', 'SUBJECT_RE', 'LayoutError', 'subject_files', 'check_layout',
-           'SplitConfig', 'hrf_length_trs', 'make_splits', 'DataConfig', 'file_hash', 'entry_key', 'entry_is_current',
-           'write_entry', 'prepare_dataset', 'PreparedData', 'load_prepared', 'MultimodalDataset']
+__all__ = ['LayoutError', 'subject_files', 'check_layout', 'SplitConfig', 'hrf_length_trs', 'make_splits', 'DataConfig',
+           'entry_key', 'CacheError', 'record_files', 'check_files', 'write_entry', 'check_entry', 'entry_is_current',
+           'PreparedData', 'load_prepared', 'prepare_dataset', 'MultimodalDataset']
 
-# %% ../nbs/07_data.ipynb #a4f12bf5
-MOVIE_FILE = 'stimuli_Sherlock.m4v'
-ANNOTATIONS_FILE = 'annotations.xlsx'
-FMRI_DIR = 'sherlock_nii'
-SUBJECT_RE = re.compile(r'^sherlock_movie_s(\d+)\.nii(\.gz)?$')
+# %% ../nbs/07_data.ipynb #ffc23ca1
+class LayoutError(GibletError, ValueError):
+    "A data directory is not in the Sherlock layout; the message lists every missing or malformed file and what to do."
 
-class LayoutError(ValueError):
-    "A data directory is not in the Sherlock layout; the message lists every missing or malformed file."
-
-def subject_files(data_dir) -> dict[int, Path]:
-    "Subject number -> NIfTI path for every `sherlock_nii/sherlock_movie_s{N}.nii[.gz]` in `data_dir`."
-    d = Path(data_dir)/FMRI_DIR
-    found = {}
+# %% ../nbs/07_data.ipynb #bd0f96d9
+def _subject_candidates(data_dir) -> dict[int, list[Path]]:
+    "Subject number -> every file in `data_dir/sherlock_nii` named as that subject's run (more than one is an error)."
+    d, found = Path(data_dir)/FMRI_DIR, {}
     for p in sorted(d.iterdir()) if d.is_dir() else []:
         m = SUBJECT_RE.match(p.name)
-        if m: found[int(m.group(1))] = p
+        if m: found.setdefault(int(m.group(1)), []).append(p)
     return dict(sorted(found.items()))
 
+def _duplicate_runs(found:dict[int, list[Path]]) -> list[str]:
+    return [f'{FMRI_DIR}/: subject {n} has {len(ps)} runs, ' + ' and '.join(p.name for p in ps) +
+            '; keep the one to use and move the other(s) out of the folder' for n, ps in found.items() if len(ps) > 1]
+
+def subject_files(data_dir, # folder in the Sherlock layout
+                 ) -> dict[int, Path]:
+    "Subject number -> NIfTI path for every `sherlock_nii/sherlock_movie_s{N}.nii[.gz]` in `data_dir`, in subject order; `LayoutError` if a subject has two files."
+    found = _subject_candidates(data_dir)
+    if dup := _duplicate_runs(found): raise LayoutError(f'{data_dir}: ' + '; '.join(dup))
+    return {n: ps[0] for n, ps in found.items()}
+
+# %% ../nbs/07_data.ipynb #a4f12bf5
 def check_layout(data_dir, # folder in the Sherlock layout
                  n_subjects:int|None=None, # expected subject count (None: whatever is there, numbered 1..N without gaps)
                  tr:float=1.5, # expected repetition time, checked against every header
                  annotation_columns:dict|None=None, # keyword arguments for `read_annotations` (column names)
                 ) -> dict:
-    "Check every expected file; return {'movie', 'annotations', 'subjects': {N: path}, 'video': probe} or raise `LayoutError` listing all problems."
+    "Check every expected file; return {'movie', 'annotations', 'n_annotations', 'subjects': {N: path}, 'runs': {N: header facts}, 'video': probe} or raise `LayoutError` listing all problems."
     d = Path(data_dir)
     if not d.is_dir():
         raise LayoutError(f'data directory {d} does not exist; generate one with `giblet synth {d}` or point to the Sherlock data.')
@@ -57,7 +67,9 @@ def check_layout(data_dir, # folder in the Sherlock layout
     except (OSError, ValueError) as e: problems.append(f'{MOVIE_FILE}: {e}')
     try: info['n_annotations'] = len(read_annotations(d/ANNOTATIONS_FILE, **(annotation_columns or {})))
     except (OSError, ValueError) as e: problems.append(f'{ANNOTATIONS_FILE}: {e}')
-    subjects = subject_files(d)
+    found = _subject_candidates(d)
+    problems += _duplicate_runs(found)
+    subjects = {n: ps[0] for n, ps in found.items()}
     if not subjects:
         problems.append(f'{FMRI_DIR}/: no subject runs found (expected {FMRI_DIR}/sherlock_movie_s1.nii.gz, s2, ...)')
     else:
@@ -68,6 +80,7 @@ def check_layout(data_dir, # folder in the Sherlock layout
         if extra: problems.append(f'{FMRI_DIR}/: {len(extra)} more subject(s) than n_subjects={n_subjects}: {extra}')
         runs = {}
         for n, p in subjects.items():
+            if len(found[n]) > 1: continue   # reported above
             try: runs[n] = check_run(p, FMRIConfig(tr=tr))
             except (OSError, ValueError) as e: problems.append(f'{FMRI_DIR}/{p.name}: {e}')
         info['runs'] = runs
@@ -90,12 +103,18 @@ class SplitConfig:
         if not (0 <= self.val_frac < 1 and 0 < self.test_frac < 1 and self.val_frac + self.test_frac < 1):
             raise ConfigError(f'SplitConfig: need 0 <= val_frac, 0 < test_frac and val_frac + test_frac < 1, got {self.val_frac}, {self.test_frac}')
 
-def hrf_length_trs(tr:float=1.5) -> int:
-    "Length of the canonical HRF kernel in TRs (the minimum gap between split blocks)."
+# %% ../nbs/07_data.ipynb #c35026ba
+def hrf_length_trs(tr:float=1.5, # repetition time (s)
+                  ) -> int:
+    "Length of the canonical HRF kernel (`giblet.alignment.hrf_kernel`) in TRs: the minimum gap between split blocks."
     return len(hrf_kernel(tr))
 
-def make_splits(n_trs:int, cfg:SplitConfig|None=None, tr:float=1.5) -> dict[str, np.ndarray]:
-    "TR indices of the 'train', 'val' and 'test' blocks (and 'gap'), contiguous and separated by at least the HRF length."
+# %% ../nbs/07_data.ipynb #8a3f96a6
+def make_splits(n_trs:int, # TRs on the common grid
+                cfg:SplitConfig|None=None, # block fractions and gap (default `SplitConfig()`)
+                tr:float=1.5, # repetition time (s), for the HRF length
+               ) -> dict[str, np.ndarray]:
+    "TR indices (each (n,) int64) of the 'train', 'val' and 'test' blocks and of the 'gap's, contiguous and separated by at least the HRF length."
     cfg = cfg or SplitConfig()
     min_gap = hrf_length_trs(tr)
     gap = min_gap if cfg.gap_trs is None else cfg.gap_trs
@@ -133,118 +152,109 @@ class DataConfig:
                 raise ConfigError(f'DataConfig: {name}.tr={getattr(self, name).tr} differs from tr={self.tr}; every modality uses one TR grid.')
 
 # %% ../nbs/07_data.ipynb #caecae16
-def file_hash(path, bufsize:int=1 << 22) -> str:
-    "SHA-256 of a file's content."
-    h = hashlib.sha256()
+def entry_key(**parts, # JSON-serialisable pieces that determine an entry: source content hashes, configs, the TR grid
+             ) -> str:
+    "A short hash (24 hex digits) of `parts`, independent of their order."
+    return content_hash(json.dumps(parts, sort_keys=True, default=str).encode())[:24]
+
+# %% ../nbs/07_data.ipynb #abb0d3ba
+class CacheError(GibletError, OSError):
+    "A cache folder is missing, incomplete or damaged; the message names the entry and how to rebuild it."
+
+# %% ../nbs/07_data.ipynb #57a6d0eb
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+def _npy_header(path) -> tuple[tuple, np.dtype]:
+    "Shape and dtype of the `.npy` file `path`, from its header alone."
     with open(path, 'rb') as f:
-        while chunk := f.read(bufsize): h.update(chunk)
-    return h.hexdigest()
+        version = np.lib.format.read_magic(f)
+        if version not in _NPY_HEADERS: raise ValueError(f'unsupported .npy format version {version}')
+        shape, _, dtype = _NPY_HEADERS[version](f)
+    return tuple(shape), dtype
 
-def entry_key(**parts) -> str:
-    "A short hash of JSON-serialisable `parts` (source hashes, configs, grid)."
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+def record_files(folder, # folder the names are relative to
+                 names:Sequence[str], # files to describe (relative paths)
+                ) -> dict[str, dict]:
+    "{name: {'bytes', 'sha256'} (plus 'shape' and 'dtype' for `.npy` files)} describing each file as it is now."
+    out = {}
+    for name in names:
+        p = Path(folder)/name; rec = {'bytes': p.stat().st_size}
+        if p.suffix == '.npy':
+            shape, dtype = _npy_header(p); rec.update(shape=list(shape), dtype=str(dtype))
+        out[str(name)] = {**rec, 'sha256': content_hash(p)}
+    return out
 
-def _atomic_json(obj, path:Path): atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1, default=str)))
-def _atomic_npy(arr:np.ndarray, path:Path): atomic_write(path, lambda tmp: np.save(tmp, arr))
+# %% ../nbs/07_data.ipynb #b5a14d37
+def check_files(folder, # folder the recorded names are relative to
+                records:dict, # {name: record} as made by `record_files`
+                verify:bool=False, # also compare each file's content hash with its record (reads every byte)
+               ) -> list[str]:
+    "What differs between the files and their `records` (missing, other size, other shape or dtype, other content); empty when nothing does."
+    problems = []
+    for name, rec in records.items():
+        p = Path(folder)/name
+        if not p.is_file(): problems.append(f'{name} is missing'); continue
+        size = p.stat().st_size
+        if size != rec['bytes']:
+            problems.append(f'{name} is {size} bytes but was {rec["bytes"]} when written (truncated or replaced)'); continue
+        if 'shape' in rec:
+            try: shape, dtype = _npy_header(p)
+            except ValueError as e: problems.append(f'{name} has no readable .npy header ({e})'); continue
+            if list(shape) != rec['shape'] or str(dtype) != rec['dtype']:
+                problems.append(f'{name} holds {dtype} {shape} but held {rec["dtype"]} {tuple(rec["shape"])} when written'); continue
+        if verify and content_hash(p) != rec['sha256']:
+            problems.append(f'{name} has other content than when it was written (sha256 differs)')
+    return problems
 
-def entry_is_current(folder:Path, name:str, key:str) -> bool:
-    "Whether cache entry `name` in `folder` exists with sidecar key `key`."
-    side = folder/f'{name}.json'
-    if not side.exists(): return False
-    try: return json.loads(side.read_text()).get('key') == key
-    except (OSError, json.JSONDecodeError): return False
-
-def write_entry(folder:Path, name:str, key:str, arrays:dict[str, np.ndarray], meta:dict):
-    "Write arrays `{suffix: array}` as `{name}_{suffix}.npy` and then the sidecar `{name}.json` with `key` and `meta`."
-    folder.mkdir(parents=True, exist_ok=True)
+# %% ../nbs/07_data.ipynb #0c5ddb33
+def write_entry(folder, # cache folder holding the entry (created if needed)
+                name:str, # entry name: arrays `{name}_{suffix}.npy`, sidecar `{name}.json`
+                key:str, # `entry_key` of what the arrays were made from
+                arrays:dict[str, np.ndarray], # {suffix: array}
+                meta:dict, # more JSON-serialisable facts for the sidecar
+               ) -> Path:
+    "Write each array to `{name}_{suffix}.npy`, then the sidecar `{name}.json` with `key`, `meta` and every file's record; returns the sidecar's path."
+    folder = Path(folder); writable_dir(folder, 'cache folder')
     (folder/f'{name}.json').unlink(missing_ok=True)
-    for suffix, a in arrays.items(): _atomic_npy(np.ascontiguousarray(a), folder/f'{name}_{suffix}.npy')
-    _atomic_json({'key': key, 'arrays': {k: [list(a.shape), str(a.dtype)] for k, a in arrays.items()}, **meta}, folder/f'{name}.json')
+    files = [f'{name}_{suffix}.npy' for suffix in arrays]
+    for fn, a in zip(files, arrays.values()):
+        atomic_write(folder/fn, lambda tmp, a=a: np.save(tmp, np.ascontiguousarray(a)))
+    return write_json(folder/f'{name}.json', {'key': key, 'arrays': {k: [list(a.shape), str(a.dtype)] for k, a in arrays.items()},
+                                               'files': record_files(folder, files), **meta})
 
-# %% ../nbs/07_data.ipynb #de705784
-def _log(verbose):
-    t0 = time.time()
-    return (lambda msg: print(f'[{time.time() - t0:6.1f}s] {msg}', flush=True)) if verbose else (lambda msg: None)
+# %% ../nbs/07_data.ipynb #85559a87
+def _sidecar(path:Path) -> dict:
+    try: return json.loads(path.read_text())
+    except (OSError, ValueError): return {}
 
-def prepare_dataset(data_dir, # folder in the Sherlock layout (real or generated)
-                    cache_dir=None, # where the cache goes; default `data_dir/.giblet_cache`
-                    config:DataConfig|None=None, # how each modality is processed and split
-                    verbose:bool=True, # print progress and the alignment report
-                   ) -> 'PreparedData':
-    "Check the layout, align every modality on one TR grid, split, and write (or reuse) the cache; returns the opened `PreparedData`."
-    cfg = config or DataConfig()
-    log = _log(verbose)
-    data_dir = Path(data_dir)
-    cache = Path(cache_dir) if cache_dir else data_dir/'.giblet_cache'
-    layout = check_layout(data_dir, cfg.n_subjects, cfg.tr, dict(text_column=cfg.text.text_column,
-                          start_column=cfg.text.start_column, end_column=cfg.text.end_column, empty_text=cfg.text.empty_text))
-    subjects, runs = layout['subjects'], layout['runs']
-    # one time axis: the whole TRs the movie fills, then the overlap with the scans
-    stim_grid = TRGrid.from_duration(layout['video']['duration'], cfg.tr)
-    lengths = {n: r['n_trs'] - cfg.fmri.fmri_start for n, r in runs.items()}
-    if max(lengths.values()) - min(lengths.values()) > cfg.tolerance_trs:
-        raise LayoutError('subjects have runs of different lengths: ' + ', '.join(f's{n}: {v}' for n, v in lengths.items()) +
-                          f' volumes (more than tolerance_trs={cfg.tolerance_trs} apart). Check that every file is the same movie run, '
-                          'or remove the odd subject.')
-    overlap = tr_overlap(stim_grid.n_trs, min(lengths.values()) + cfg.fmri.fmri_start, cfg.tr, cfg.tolerance_trs, cfg.fmri.fmri_start)
-    grid = overlap.grid
-    log(f'TR grid: {overlap.report()}')
-    splits = make_splits(grid.n_trs, cfg.split, cfg.tr)
-    held = [n for n in cfg.split.heldout_subjects if n not in subjects]
-    if held: raise ConfigError(f'heldout_subjects {held} are not in the data (subjects: {list(subjects)})')
-    cache.mkdir(parents=True, exist_ok=True)
-    stim = cache/'stimulus'
-    movie_hash = file_hash(layout['movie']); ann_hash = file_hash(layout['annotations'])
-    grid_d = dataclasses.asdict(grid)
-    keys = {}
-    # audio: codes per TR, from the movie's soundtrack
-    keys['audio'] = entry_key(source=movie_hash, config=config_to_dict(dataclasses.replace(cfg.audio, cache_dir=None)), grid=grid_d)
-    if not entry_is_current(stim, 'audio', keys['audio']):
-        log('audio: encoding the soundtrack ...')
-        feats = AudioProcessor(cfg.audio).audio_to_features(layout['movie'], grid=grid)
-        arr = feats.features.astype(np.int16) if feats.kind == 'encodec' else feats.features.astype(np.float32)
-        write_entry(stim, 'audio', keys['audio'], {'features': arr, 'mask': feats.frame_mask},
-                    dict(kind=feats.kind, n_codebooks=feats.n_codebooks, bandwidth=feats.bandwidth, model_id=feats.model_id,
-                         meaningful=feats.meaningful, frame_rate=feats.frame_rate, n_frames=feats.n_frames))
-    log('audio: ready')
-    keys['video'] = entry_key(source=movie_hash, config=config_to_dict(cfg.video), grid=grid_d)
-    if not entry_is_current(stim, 'video', keys['video']):
-        log('video: decoding frames ...')
-        vf = VideoProcessor(cfg.video).video_to_features(layout['movie'], grid)
-        write_entry(stim, 'video', keys['video'], {'frames': np.rint(vf.frames * 255).astype(np.uint8)},
-                    dict(fps=vf.meta['fps'], duration=vf.meta['duration']))
-    log('video: ready')
-    keys['text'] = entry_key(source=ann_hash, config=config_to_dict(cfg.text), grid=grid_d)
-    if not entry_is_current(stim, 'text', keys['text']):
-        log('text: embedding annotations ...')
-        tp = TextProcessor(cfg.text); tf = tp.annotations_to_features(layout['annotations'], grid)
-        write_entry(stim, 'text', keys['text'], {'embeddings': tf.embeddings, 'has_text': tf.has_text,
-                                                 'annotation_embeddings': tp.annotation_embeddings},
-                    dict(annotations=tp.annotations.to_dict(orient='list'), annotation_ids=tf.annotation_ids))
-    log('text: ready')
-    # fMRI: training-TR statistics only; keyed by the runs' content, the settings and the training TRs
-    order = list(subjects)
-    keys['fmri'] = entry_key(sources=[file_hash(subjects[n]) for n in order], config=config_to_dict(cfg.fmri),
-                             n_trs=grid.n_trs, train=splits['train'].tolist())
-    fkey = cache/'fmri.key.json'
-    if not (fkey.exists() and json.loads(fkey.read_text()).get('key') == keys['fmri'] and (cache/'fmri'/'fmri.json').exists()):
-        fkey.unlink(missing_ok=True)
-        log(f'fMRI: normalising {len(order)} subject(s) ...')
-        prepare_fmri([subjects[n] for n in order], cache/'fmri', splits['train'], cfg.fmri, stimulus_n_trs=grid.n_trs, verbose=verbose)
-        _atomic_json({'key': keys['fmri']}, fkey)
-    log('fMRI: ready')
-    meta = dict(data_dir=str(data_dir.absolute()), grid=grid_d, overlap=overlap.report(), subjects=order,
-                heldout_subjects=list(cfg.split.heldout_subjects), splits={k: v.tolist() for k, v in splits.items()},
-                keys=keys, config=config_to_dict(cfg), video=layout['video'])
-    _atomic_json(meta, cache/'dataset.json')
-    return load_prepared(cache)
+def check_entry(folder, # cache folder holding the entry
+                name:str, # entry name (its sidecar is `{name}.json`)
+                key:str|None=None, # the key the entry must have (None: any)
+                verify:bool=False, # also compare content hashes (reads every byte)
+               ) -> list[str]:
+    "Why entry `name` cannot be used as it is (no or unreadable sidecar, another key, files that differ from their record); empty if it can."
+    side = Path(folder)/f'{name}.json'
+    if not side.exists(): return [f'{side.name} is missing']
+    meta = _sidecar(side)
+    if not meta: return [f'{side.name} is unreadable']
+    if key is not None and meta.get('key') != key: return [f'{side.name} was made from other sources or settings']
+    if 'files' not in meta: return [f'{side.name} has no record of its files (written by an older giblet)']
+    return check_files(folder, meta['files'], verify)
+
+def entry_is_current(folder, # cache folder holding the entry
+                     name:str, # entry name
+                     key:str, # the key it must have
+                     verify:bool=False, # also compare content hashes
+                    ) -> bool:
+    "Whether cache entry `name` exists with key `key` and files as recorded (`check_entry` finds nothing)."
+    return not check_entry(folder, name, key, verify)
 
 # %% ../nbs/07_data.ipynb #79dca9ed
 @dataclass
 class PreparedData:
     "An opened cache: per-TR stimulus arrays on one grid, the fMRI cache, splits and metadata."
-    path: Path
-    grid: TRGrid
+    path: Path # the cache folder
+    grid: TRGrid # the common TR grid
     audio: np.ndarray # (n_trs, n_codebooks, frames_per_tr) int16 codes, or (n_trs, n_mels, frames_per_tr) float32 log-mel
     audio_mask: np.ndarray # (n_trs, frames_per_tr) bool
     video: np.ndarray # (n_trs, frames_per_tr, 3, h, w) uint8 (divide by 255)
@@ -261,27 +271,133 @@ class PreparedData:
     def audio_meta(self) -> dict: return json.loads((self.path/'stimulus'/'audio.json').read_text())
     @property
     def text_meta(self) -> dict: return json.loads((self.path/'stimulus'/'text.json').read_text())
-    def subject_index(self, numbers) -> list[int]:
-        "Positions on fmri's subject axis of subject numbers `numbers`."
-        return [self.subjects.index(n) for n in numbers]
-    def training_subjects(self) -> list[int]:
-        "Subject positions used for training (all but the held-out ones)."
-        held = set(self.meta.get('heldout_subjects', []))
-        return [i for i, n in enumerate(self.subjects) if n not in held]
 
-def load_prepared(cache_dir) -> PreparedData:
-    "Open a cache written by `prepare_dataset`."
+# %% ../nbs/07_data.ipynb #d37b3ec5
+def _rebuild_hint(c:Path, meta:dict, verify:bool) -> str:
+    data_dir = Path(meta.get('data_dir', 'DIR'))
+    cmd = f'giblet prepare --data-dir {data_dir}' + ('' if c.absolute() == (data_dir/'.giblet_cache').absolute() else f' --cache-dir {c}')
+    return f'`{cmd}{" --verify" if verify else ""}` rebuilds it'
+
+def load_prepared(cache_dir, # a folder written by `prepare_dataset`
+                  verify:bool=False, # also compare every file's content hash with the one recorded when it was written (reads every byte)
+                 ) -> PreparedData:
+    "Open a cache written by `prepare_dataset`, after checking each entry's files (size, shape, dtype; content with `verify`) against its sidecar; `CacheError` names a bad entry and the fix."
     c = Path(cache_dir)
     if not (c/'dataset.json').exists():
-        raise FileNotFoundError(f'{c} holds no prepared dataset (no dataset.json); run `giblet prepare --data-dir DIR` or prepare_dataset first.')
-    meta = json.loads((c/'dataset.json').read_text())
+        raise CacheError(f'{c} holds no prepared dataset (no dataset.json); run `giblet prepare --data-dir DIR` or prepare_dataset first.')
+    meta = _sidecar(c/'dataset.json')
+    if 'keys' not in meta: raise CacheError(f'{c}/dataset.json is unreadable or incomplete; run `giblet prepare --data-dir DIR` again.')
+    entries = [(c/'stimulus', 'audio', 'audio'), (c/'stimulus', 'video', 'video'), (c/'stimulus', 'text', 'text'), (c, 'fmri.key', 'fmri')]
+    for folder, name, k in entries:
+        if problems := check_entry(folder, name, meta['keys'][k], verify):
+            raise CacheError(f'cache entry {folder/name} is damaged or out of date: ' + '; '.join(problems) +
+                             f'. {_rebuild_hint(c, meta, verify)} (or delete {folder/name}.json and prepare again).')
     s = c/'stimulus'
     ld = lambda n: np.load(s/f'{n}.npy', mmap_mode='r')
-    grid = TRGrid(**meta['grid'])
-    fmri = load_fmri_cache(c/'fmri')
-    return PreparedData(c, grid, ld('audio_features'), ld('audio_mask'), ld('video_frames'), ld('text_embeddings'),
-                        ld('text_has_text'), fmri, {k: np.asarray(v, dtype=np.int64) for k, v in meta['splits'].items()},
+    return PreparedData(c, TRGrid(**meta['grid']), ld('audio_features'), ld('audio_mask'), ld('video_frames'), ld('text_embeddings'),
+                        ld('text_has_text'), load_fmri_cache(c/'fmri'), {k: np.asarray(v, dtype=np.int64) for k, v in meta['splits'].items()},
                         meta['subjects'], meta)
+
+# %% ../nbs/07_data.ipynb #a1c08846
+def _common_grid(layout:dict, cfg:DataConfig):
+    "The `tr_overlap` of the movie's whole TRs and the shortest run; `LayoutError` if the runs differ by more than `tolerance_trs`."
+    stim_grid = TRGrid.from_duration(layout['video']['duration'], cfg.tr)
+    lengths = {n: r['n_trs'] - cfg.fmri.fmri_start for n, r in layout['runs'].items()}
+    if max(lengths.values()) - min(lengths.values()) > cfg.tolerance_trs:
+        raise LayoutError('subjects have runs of different lengths: ' + ', '.join(f's{n}: {v}' for n, v in lengths.items()) +
+                          f' volumes (more than tolerance_trs={cfg.tolerance_trs} apart). Check that every file is the same movie run, '
+                          'or remove the odd subject.')
+    return tr_overlap(stim_grid.n_trs, min(lengths.values()) + cfg.fmri.fmri_start, cfg.tr, cfg.tolerance_trs, cfg.fmri.fmri_start)
+
+def _audio_entry(movie:Path, grid:TRGrid, cfg:AudioConfig) -> tuple[dict, dict]:
+    "Arrays and sidecar facts of the audio entry: codes (n_trs, n_codebooks, frames_per_tr) int16 or log-mel float32, and the frame mask."
+    feats = AudioProcessor(cfg).audio_to_features(movie, grid=grid)
+    arr = feats.features.astype(np.int16) if feats.kind == 'encodec' else feats.features.astype(np.float32)
+    return ({'features': arr, 'mask': feats.frame_mask},
+            dict(kind=feats.kind, n_codebooks=feats.n_codebooks, bandwidth=feats.bandwidth, model_id=feats.model_id,
+                 meaningful=feats.meaningful, frame_rate=feats.frame_rate, n_frames=feats.n_frames))
+
+def _video_entry(movie:Path, grid:TRGrid, cfg:VideoConfig) -> tuple[dict, dict]:
+    "Frames (n_trs, frames_per_tr, 3, h, w) as uint8."
+    vf = VideoProcessor(cfg).video_to_features(movie, grid)
+    return {'frames': np.rint(vf.frames * 255).astype(np.uint8)}, dict(fps=vf.meta['fps'], duration=vf.meta['duration'])
+
+def _text_entry(annotations:Path, grid:TRGrid, cfg:TextConfig) -> tuple[dict, dict]:
+    "Per-TR embeddings (n_trs, d), has_text (n_trs,), the annotations' own embeddings, and the annotations."
+    tp = TextProcessor(cfg); tf = tp.annotations_to_features(annotations, grid)
+    return ({'embeddings': tf.embeddings, 'has_text': tf.has_text, 'annotation_embeddings': tp.annotation_embeddings},
+            dict(annotations=tp.annotations.to_dict(orient='list'), annotation_ids=tf.annotation_ids))
+
+def _usable(folder:Path, name:str, key:str, verify:bool, say:Callable) -> bool:
+    "Whether entry `name` can be reused; an entry with the right key but damaged files is announced with `say` (and then rebuilt)."
+    problems = check_entry(folder, name, key, verify)
+    if problems and _sidecar(folder/f'{name}.json').get('key') == key:
+        say(f'cache entry {folder/name} is damaged ({"; ".join(problems)}); rebuilding it')
+    return not problems
+
+# %% ../nbs/07_data.ipynb #de705784
+def prepare_dataset(data_dir, # folder in the Sherlock layout (real or generated)
+                    cache_dir=None, # where the cache goes; default `data_dir/.giblet_cache`
+                    config:DataConfig|None=None, # how each modality is processed and split
+                    verbose:bool=True, # print progress and the alignment report (on stderr)
+                    verify:bool=False, # also check every reused entry's content hashes (reads every byte); a changed entry is rebuilt
+                   ) -> 'PreparedData':
+    "Check the layout, align every modality on one TR grid, split, and write (or reuse) the cache; returns the opened `PreparedData`."
+    cfg = config or DataConfig()
+    log, say = timed_logger('prepare', verbose), timed_logger('prepare')
+    data_dir = Path(data_dir)
+    cache = Path(cache_dir) if cache_dir else data_dir/'.giblet_cache'
+    layout = check_layout(data_dir, cfg.n_subjects, cfg.tr, dict(text_column=cfg.text.text_column,
+                          start_column=cfg.text.start_column, end_column=cfg.text.end_column, empty_text=cfg.text.empty_text))
+    subjects = layout['subjects']
+    overlap = _common_grid(layout, cfg); grid = overlap.grid
+    log(f'TR grid: {overlap.report()}')
+    splits = make_splits(grid.n_trs, cfg.split, cfg.tr)
+    held = [n for n in cfg.split.heldout_subjects if n not in subjects]
+    if held: raise ConfigError(f'heldout_subjects {held} are not in the data (subjects: {list(subjects)})')
+    stim = cache/'stimulus'
+    writable_dir(stim, 'cache folder')
+    for folder in (cache, stim): clean_leftovers(folder, verbose=verbose)
+    movie_hash, ann_hash = content_hash(layout['movie']), content_hash(layout['annotations'])
+    grid_d, order = dataclasses.asdict(grid), list(subjects)
+    keys = dict(audio=entry_key(source=movie_hash, config=config_to_dict(dataclasses.replace(cfg.audio, cache_dir=None)), grid=grid_d),
+                video=entry_key(source=movie_hash, config=config_to_dict(cfg.video), grid=grid_d),
+                text=entry_key(source=ann_hash, config=config_to_dict(cfg.text), grid=grid_d),
+                # fMRI: training-TR statistics only; keyed by the runs' content, the settings and the training TRs
+                fmri=entry_key(sources=[content_hash(subjects[n]) for n in order], config=config_to_dict(cfg.fmri),
+                               n_trs=grid.n_trs, train=splits['train'].tolist()))
+    builds = dict(audio=('encoding the soundtrack', lambda: _audio_entry(layout['movie'], grid, cfg.audio)),
+                  video=('decoding frames', lambda: _video_entry(layout['movie'], grid, cfg.video)),
+                  text=('embedding annotations', lambda: _text_entry(layout['annotations'], grid, cfg.text)))
+    for name, (what, build) in builds.items():
+        if not _usable(stim, name, keys[name], verify, say):
+            log(f'{name}: {what} ...'); write_entry(stim, name, keys[name], *build())
+        log(f'{name}: ready')
+    if not _usable(cache, 'fmri.key', keys['fmri'], verify, say):
+        (cache/'fmri.key.json').unlink(missing_ok=True)
+        log(f'fMRI: normalising {len(order)} subject(s) ...')
+        prepare_fmri([subjects[n] for n in order], cache/'fmri', splits['train'], cfg.fmri, stimulus_n_trs=grid.n_trs, verbose=verbose)
+        files = sorted(str(p.relative_to(cache)) for p in (cache/'fmri').rglob('*') if p.is_file())
+        write_json(cache/'fmri.key.json', {'key': keys['fmri'], 'files': record_files(cache, files)})
+    log('fMRI: ready')
+    write_json(cache/'dataset.json', dict(data_dir=str(data_dir.absolute()), grid=grid_d, overlap=overlap.report(), subjects=order,
+               heldout_subjects=list(cfg.split.heldout_subjects), splits={k: v.tolist() for k, v in splits.items()},
+               keys=keys, config=config_to_dict(cfg), video=layout['video']))
+    return load_prepared(cache)
+
+# %% ../nbs/07_data.ipynb #d0f28618
+@patch
+def subject_index(self:PreparedData, numbers:Sequence[int], # subject numbers (N of sherlock_movie_sN)
+                 ) -> list[int]:
+    "Positions on fmri's subject axis of subject numbers `numbers`."
+    return [self.subjects.index(n) for n in numbers]
+
+# %% ../nbs/07_data.ipynb #6c92edee
+@patch
+def training_subjects(self:PreparedData) -> list[int]:
+    "Subject positions used for training (all but the held-out ones)."
+    held = set(self.meta.get('heldout_subjects', []))
+    return [i for i, n in enumerate(self.subjects) if n not in held]
 
 # %% ../nbs/07_data.ipynb #a2c6477f
 class MultimodalDataset(Dataset):
@@ -312,21 +428,28 @@ class MultimodalDataset(Dataset):
 
     def __len__(self): return len(self.trs) * (len(self.subject_pos) if self.target == 'subject' else 1)
 
-    def stimulus(self, t:int) -> dict:
-        "The stimulus window ending at TR `t`, as tensors."
-        d, w = self.data, slice(t - self.window_trs + 1, t + 1)
-        audio = torch.from_numpy(np.array(d.audio[w], dtype=np.int64 if self.encodec else np.float32))
-        return {'video': torch.from_numpy(np.array(d.video[w], dtype=np.float32) / 255),
-                'audio': audio, 'audio_mask': torch.from_numpy(np.array(d.audio_mask[w])),
-                'text': torch.from_numpy(np.array(d.text[w], dtype=np.float32)),
-                'has_text': torch.from_numpy(np.array(d.has_text[w])), 'tr': torch.tensor(t)}
+# %% ../nbs/07_data.ipynb #06266bdd
+@patch
+def stimulus(self:MultimodalDataset, t:int, # the window's last TR
+            ) -> dict:
+    "The stimulus window ending at TR `t`, as tensors: video (w, k, 3, h, w) float in [0, 1], audio (w, n_cb, f) int64 codes (or float log-mel), audio_mask (w, f), text (w, d), has_text (w,), tr ()."
+    d, w = self.data, slice(t - self.window_trs + 1, t + 1)
+    audio = torch.from_numpy(np.array(d.audio[w], dtype=np.int64 if self.encodec else np.float32))
+    return {'video': torch.from_numpy(np.array(d.video[w], dtype=np.float32) / 255),
+            'audio': audio, 'audio_mask': torch.from_numpy(np.array(d.audio_mask[w])),
+            'text': torch.from_numpy(np.array(d.text[w], dtype=np.float32)),
+            'has_text': torch.from_numpy(np.array(d.has_text[w])), 'tr': torch.tensor(t)}
 
-    def __getitem__(self, i:int) -> dict:
-        if not 0 <= i < len(self): raise IndexError(i)
-        fm = self.data.fmri.data
-        if self.target == 'subject':
-            ti, si = divmod(i, len(self.subject_pos)); t, s = int(self.trs[ti]), self.subject_pos[si]
-            y, subject = np.array(fm[s, t], dtype=np.float32), s
-        else:
-            t = int(self.trs[i]); y = np.array(fm[self.subject_pos, t], dtype=np.float32).mean(0); subject = -1
-        return {**self.stimulus(t), 'fmri': torch.from_numpy(y), 'subject': torch.tensor(subject)}
+# %% ../nbs/07_data.ipynb #c0cde64a
+@patch
+def __getitem__(self:MultimodalDataset, i:int, # sample index: TR-major, subject-minor for target='subject'
+               ) -> dict:
+    "Sample `i`: the stimulus window plus fmri (n_voxels,) float32 and subject () (its position on fmri's subject axis, -1 for the average)."
+    if not 0 <= i < len(self): raise IndexError(i)
+    fm = self.data.fmri.data
+    if self.target == 'subject':
+        ti, si = divmod(i, len(self.subject_pos)); t, s = int(self.trs[ti]), self.subject_pos[si]
+        y, subject = np.array(fm[s, t], dtype=np.float32), s
+    else:
+        t = int(self.trs[i]); y = np.array(fm[self.subject_pos, t], dtype=np.float32).mean(0); subject = -1
+    return {**self.stimulus(t), 'fmri': torch.from_numpy(y), 'subject': torch.tensor(subject)}
