@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 import numpy as np
-from .core import GibletError, atomic_write, write_json
+from .core import GibletError, atomic_write, write_json, writable_dir
 from .alignment import fir_delays, zscore
 from .fmri import voxels_to_nifti
 
@@ -890,7 +890,6 @@ def write_fmri_outputs(folder, # report folder, e.g. the staging folder of `gibl
                        meta:dict|None=None, # extra description saved with `pred` (subject ids, model, ...)
                       ) -> list[Path]:
     "Write 'r_mean.nii.gz', 'r_per_subject.nii.gz' and, given `pred`, 'predicted_test.npy' + '.json' (all atomic); returns their paths."
-    from giblet.core import writable_dir
     folder = writable_dir(folder, 'report folder'); mask = _mask_image(mask_img)
     files = [save_correlation_map(scores.r.mean(0), mask, folder/'r_mean.nii.gz'),
              save_correlation_map(scores.r, mask, folder/'r_per_subject.nii.gz')]
@@ -925,6 +924,5 @@ def save_figures(figures:dict, # {file stem: matplotlib Figure}, e.g. from `repo
                  dpi:int=110, # resolution of the PNGs
                 ) -> list[Path]:
     "Write each figure as `folder/<stem>.png` through `save_figure` (atomic); returns the paths."
-    from giblet.core import writable_dir
     folder = writable_dir(folder, 'figure folder')
     return [save_figure(fig, folder/f'{name}.png', dpi=dpi) for name, fig in figures.items()]
