@@ -4,24 +4,26 @@
 
 # %% ../nbs/10_training.ipynb #f55306c0
 from __future__ import annotations
-import json, math, os, random, tempfile, time
-from dataclasses import dataclass, asdict, field
+import json, math, os, random, time
+from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Callable, Literal, Optional
 
 import numpy as np
 import torch
 import torch.distributed as dist
+from fastcore.basics import patch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
-from .config import atomic_write
+from .config import ConfigError, config_from_dict
+from .core import GibletError, atomic_write, clean_leftovers, timed_logger, write_json
 
 # %% auto #0
-__all__ = ['LossFn', 'TrainConfig', 'lr_multiplier', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'init_distributed',
-           'Trainer']
+__all__ = ['LossFn', 'TrainConfig', 'lr_multiplier', 'CheckpointError', 'save_checkpoint', 'resume_train_config',
+           'load_checkpoint', 'checkpoint_meta', 'init_distributed', 'TrainingError', 'Trainer']
 
 # %% ../nbs/10_training.ipynb #a3008334
 @dataclass
@@ -31,38 +33,46 @@ class TrainConfig:
     batch_size: int = 16 # global batch size (all processes together)
     lr: float = 1e-3 # peak learning rate of AdamW
     weight_decay: float = 0.01 # AdamW weight decay
-    warmup_frac: float = 0.05 # fraction of all steps spent warming the learning rate up linearly from 0
+    warmup_frac: float = 0.05 # fraction of the schedule's steps spent warming the learning rate up linearly from 0
     min_lr_frac: float = 0.1 # the cosine decays to this fraction of `lr`
+    schedule_epochs: Optional[int] = None # length of the warm-up + cosine schedule in epochs (None: `epochs`); epochs past it run at the minimum lr
     grad_clip: float = 1.0 # clip the global gradient norm to this value (0 disables)
     patience: int = 5 # stop after this many epochs without a better validation loss (0 disables)
     seed: int = 0 # seeds weights, data order and dropout
     precision: Literal['auto', 'fp32', 'bf16'] = 'auto' # 'auto': bf16 autocast on CUDA, fp32 on CPU
     device: str = 'auto' # 'auto', 'cpu', 'cuda' or 'cuda:N'
     num_workers: int = 0 # DataLoader worker processes
-    progress: bool = True # show progress bars with the live loss
+    progress: bool = True # show progress bars and one line per epoch (on stderr)
 
     def __post_init__(self):
         checks = [(self.epochs >= 1, 'epochs must be >= 1'), (self.batch_size >= 1, 'batch_size must be >= 1'),
                   (self.lr > 0, 'lr must be > 0'), (0 <= self.warmup_frac < 1, 'warmup_frac must be in [0, 1)'),
                   (0 <= self.min_lr_frac <= 1, 'min_lr_frac must be in [0, 1]'), (self.grad_clip >= 0, 'grad_clip must be >= 0'),
+                  (self.schedule_epochs is None or self.schedule_epochs >= 1, 'schedule_epochs must be None (= epochs) or >= 1'),
                   (self.patience >= 0, 'patience must be >= 0'), (self.weight_decay >= 0, 'weight_decay must be >= 0'),
                   (self.num_workers >= 0, 'num_workers must be >= 0')]
         for ok, msg in checks:
-            if not ok: raise ValueError(f'TrainConfig: {msg}')
+            if not ok: raise ConfigError(f'TrainConfig: {msg}')
 
 # %% ../nbs/10_training.ipynb #6d6f90f1
-def lr_multiplier(step:int, total_steps:int, warmup_frac:float=0.05, min_lr_frac:float=0.1) -> float:
-    "Learning-rate multiplier at optimiser `step` (0-based) of `total_steps`: linear warm-up, then cosine decay."
+def lr_multiplier(step:int, # optimiser step, 0-based
+                  total_steps:int, # length of the schedule in steps (warm-up + cosine)
+                  warmup_frac:float=0.05, # fraction of `total_steps` spent warming up linearly
+                  min_lr_frac:float=0.1, # the cosine ends at this fraction of the peak
+                 ) -> float:
+    "Learning-rate multiplier at `step`: linear warm-up, cosine decay to `min_lr_frac`, then `min_lr_frac` past `total_steps`."
     warmup = int(round(warmup_frac * total_steps))
     if step < warmup: return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
     return min_lr_frac + (1 - min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress))
 
 # %% ../nbs/10_training.ipynb #544d8ddd
-class CheckpointError(RuntimeError):
-    "A checkpoint is missing, unreadable, or does not match the model being trained."
+class CheckpointError(GibletError, RuntimeError):
+    "A checkpoint is missing, unreadable, not giblet's, or was written for another model or training configuration."
 
+# %% ../nbs/10_training.ipynb #ed9c2f97
 def _rng_state() -> dict:
+    "Every RNG state the loop draws from (torch, Python, numpy, CUDA) as tensors and lists: safe for `weights_only` loading."
     np_state = np.random.get_state()
     s = {'torch': torch.get_rng_state(), 'python': list(random.getstate()[1]), 'python_version': random.getstate()[0],
          'numpy': torch.from_numpy(np_state[1].astype(np.int64)), 'numpy_pos': int(np_state[2])}
@@ -70,37 +80,101 @@ def _rng_state() -> dict:
     return s
 
 def _set_rng_state(s:dict):
+    "Restore the RNG states saved by `_rng_state`."
     torch.set_rng_state(s['torch'])
     random.setstate((s['python_version'], tuple(s['python']), None))
     np.random.set_state(('MT19937', s['numpy'].numpy().astype(np.uint32), s['numpy_pos'], 0, 0.0))
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
 # %% ../nbs/10_training.ipynb #30604ea9
-def save_checkpoint(state:dict, path) -> Path:
-    "Write `state` to `path` atomically (`giblet.config.atomic_write`): a crash never leaves a truncated checkpoint."
+def save_checkpoint(state:dict, # tensors and plain Python values (what `torch.load(weights_only=True)` reads back)
+                    path, # the .pt file to (re)place
+                   ) -> Path:
+    """Write `state` to `path` with `giblet.core.atomic_write`: a crash never leaves a truncated checkpoint, the mode
+    follows the umask, and a full disk is an `OutputPathError` naming the disk and its free space."""
     return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
-def load_checkpoint(path, model_config:dict|None=None) -> dict:
-    "Read a checkpoint safely (`weights_only=True`); if `model_config` is given, refuse one written for another configuration."
+# %% ../nbs/10_training.ipynb #a93670eb
+_FREE_ON_RESUME = ('device', 'num_workers', 'progress')   # where and how visibly the same computation runs
+
+def _train_changes(saved:dict, requested:dict) -> tuple[list[str], dict, dict]:
+    "A checkpoint's training settings against the requested ones: (refused changes, allowed changes {field: [old, new]}, effective settings)."
+    defaults = asdict(TrainConfig())
+    saved, requested = {**defaults, **saved}, {**defaults, **requested}
+    sched = saved['schedule_epochs'] or saved['epochs']          # the schedule the run was created with, in epochs
+    refused, allowed, eff = [], {}, dict(requested)
+    for k in sorted(set(saved) | set(requested)):
+        a, b = saved.get(k), requested.get(k)
+        if k in _FREE_ON_RESUME or a == b: continue
+        if k == 'epochs':
+            if b > a: allowed[k] = [a, b]
+            else: refused.append(f'epochs: {a} -> {b} (fewer epochs than the run was set for; use its last.pt or best.pt as they are)')
+        elif k == 'patience':
+            if b == 0 or 0 < a < b: allowed[k] = [a, b]
+            else: refused.append(f'patience: {a} -> {b} (a lower patience could have stopped the run before this checkpoint)')
+        elif k == 'schedule_epochs':
+            if b is not None and b != sched:
+                refused.append(f'schedule_epochs: {sched} -> {b} (the learning-rate schedule cannot change in the middle of a run)')
+        else: refused.append(f'{k}: {a!r} -> {b!r}')
+    if requested['schedule_epochs'] is None and eff['epochs'] != saved['epochs']: eff['schedule_epochs'] = sched
+    elif requested['schedule_epochs'] is None: eff['schedule_epochs'] = saved['schedule_epochs']
+    return refused, allowed, eff
+
+def _train_dict(train_config) -> dict:
+    "A `TrainConfig` or its dict (checked: unknown keys and bad values are a `ConfigError`) as a plain dict."
+    if isinstance(train_config, TrainConfig): return asdict(train_config)
+    if isinstance(train_config, dict): return asdict(config_from_dict(TrainConfig, train_config, where='train_config'))
+    raise TypeError(f'train_config must be a TrainConfig or a dict, got {type(train_config).__name__}')
+
+# %% ../nbs/10_training.ipynb #e31a10b7
+def resume_train_config(state:dict, # a checkpoint's state (from `load_checkpoint`)
+                        train_config, # the training settings asked for now: a `TrainConfig` or its dict
+                       ) -> tuple[TrainConfig, dict]: # the settings the resumed run uses, and the allowed changes {field: [checkpoint's, now]}
+    "The training settings a resume from `state` runs with (more epochs keep the schedule's length); `CheckpointError` for a refused change."
+    req = _train_dict(train_config)
+    if state.get('train_config') is None: return TrainConfig(**req), {}
+    refused, allowed, eff = _train_changes(json.loads(state['train_config']), req)
+    if refused: raise CheckpointError(f'the checkpoint was written with other training settings; changed (checkpoint -> requested): {"; ".join(refused)}.')
+    return TrainConfig(**eff), allowed
+
+# %% ../nbs/10_training.ipynb #800777de
+def load_checkpoint(path, # a `last.pt`/`best.pt` written by `Trainer` (or any `save_checkpoint` file)
+                    model_config:dict|None=None, # if given: refuse a checkpoint written for another model configuration
+                    train_config=None, # if given (`TrainConfig` or dict): refuse other training settings, except what a resume allows
+                   ) -> dict: # the state: 'model', 'optimizer', 'scheduler', 'epoch', 'history', 'train_config', 'model_config', 'meta', ...
+    """Read a checkpoint safely (`torch.load(weights_only=True)`: nothing in it can run). With `model_config` and/or
+    `train_config`, raise `CheckpointError` naming every field, of either, that differs from the checkpoint's; only
+    more `epochs` or `patience` are allowed (see `resume_train_config`)."""
     path = Path(path)
     if not path.exists(): raise CheckpointError(f'checkpoint {path} does not exist; train first (`giblet train`) or pass the path of a `last.pt`/`best.pt` file.')
     try: state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise CheckpointError(f'checkpoint {path} is unreadable or not a giblet checkpoint ({type(e).__name__}: {e}).') from e
     if not isinstance(state, dict) or 'model' not in state:
         raise CheckpointError(f'checkpoint {path} is not a giblet checkpoint (no model weights in it).')
-    if model_config is not None:
-        saved = state.get('model_config')
-        if saved is not None:
-            saved = json.loads(saved)
-            diff = {k: (saved.get(k), model_config.get(k)) for k in sorted(set(saved) | set(model_config)) if saved.get(k) != model_config.get(k)}
-            if diff:
-                raise CheckpointError(f'checkpoint {path} was written for a different model configuration; '
-                                      f'differences (checkpoint, requested): {diff}. Use the config it was trained with, or train a new model.')
+    problems = []
+    if model_config is not None and state.get('model_config') is not None:
+        saved = json.loads(state['model_config'])
+        diff = {k: (saved.get(k), model_config.get(k)) for k in sorted(set(saved) | set(model_config)) if saved.get(k) != model_config.get(k)}
+        if diff: problems.append(f'model differences (checkpoint, requested): {diff}')
+    if train_config is not None and state.get('train_config') is not None:
+        refused = _train_changes(json.loads(state['train_config']), _train_dict(train_config))[0]
+        if refused: problems.append(f'training settings changed (checkpoint -> requested): {"; ".join(refused)}')
+    if problems:
+        raise CheckpointError(f'checkpoint {path} was written for a different configuration; {"; ".join(problems)}. Resume with the '
+                              'configuration it was trained with (RUN/config.yaml), or train a new model into another folder; '
+                              'a resume may only raise `epochs` or `patience`.')
     return state
 
+# %% ../nbs/10_training.ipynb #f822e9c0
+def checkpoint_meta(path, # a checkpoint file
+                   ) -> dict|None: # what `Trainer(..., meta=...)` stored, or None
+    "The `meta` stored in the checkpoint at `path` (read safely), e.g. the experiment configuration it was trained with."
+    return load_checkpoint(path).get('meta')
+
 # %% ../nbs/10_training.ipynb #e0797ced
-def init_distributed(device:str='auto') -> tuple[int, int, torch.device]:
-    "Join the process group when launched by `torchrun`; returns (rank, world_size, device)."
+def init_distributed(device:str='auto', # 'auto', 'cpu', 'cuda' or 'cuda:N' (under torchrun, 'cuda' means this process's LOCAL_RANK GPU)
+                    ) -> tuple[int, int, torch.device]: # (rank, world_size, device)
+    "Join the process group when launched by `torchrun` (NCCL on GPUs, gloo on CPUs); one process otherwise."
     world = int(os.environ.get('WORLD_SIZE', '1'))
     rank = int(os.environ.get('RANK', '0')); local_rank = int(os.environ.get('LOCAL_RANK', '0'))
     if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -117,8 +191,25 @@ def init_distributed(device:str='auto') -> tuple[int, int, torch.device]:
 LossFn = Callable[[dict, dict], dict]
 
 def _to_device(batch:dict, device) -> dict:
+    "Move the tensors of a batch dict to `device` (other values stay)."
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
 
+# %% ../nbs/10_training.ipynb #8ca2e254
+class TrainingError(GibletError, ValueError):
+    "The trainer cannot run with these arguments (batch size, training set size, meta); the message says which and how to fix it."
+
+# %% ../nbs/10_training.ipynb #5a3a9d05
+def _json_meta(meta:dict|None) -> dict|None:
+    "`meta` as JSON sees it (tuples become lists), or a `TrainingError` if it holds anything else: checkpoints stay safe to load."
+    if meta is None: return None
+    if not isinstance(meta, dict): raise TrainingError(f'meta must be a dict (e.g. {{"config": ...}}), got {type(meta).__name__}.')
+    try: return json.loads(json.dumps(meta))
+    except (TypeError, ValueError) as e:
+        raise TrainingError(f'meta must hold only JSON values (dicts, lists, strings, numbers, booleans, None) so that a checkpoint stays '
+                            f'safe to load ({e}); convert paths with str() and arrays with .tolist(), or a config with '
+                            'giblet.config.config_to_dict.') from None
+
+# %% ../nbs/10_training.ipynb #d96b817a
 class Trainer:
     "Train `model` on `train_data` with `loss_fn(outputs, batch) -> {'total': ..., name: ...}`, validating on `val_data`."
     def __init__(self,
@@ -130,15 +221,16 @@ class Trainer:
                  checkpoint_dir:str|Path|None=None, # where `last.pt`, `best.pt` and `history.json` go
                  model_config:dict|None=None, # stored in checkpoints; resuming with a different one is refused
                  on_step:Callable|None=None, # called as on_step(trainer, epoch, step) after each optimiser step
+                 meta:dict|None=None, # JSON values about the run (the pipeline: the whole experiment config), stored in every checkpoint as state['meta']
                 ):
         self.cfg = config or TrainConfig()
         self.rank, self.world, self.device = init_distributed(self.cfg.device)
         if self.cfg.batch_size % self.world:
-            raise ValueError(f'batch_size {self.cfg.batch_size} must be divisible by the number of processes ({self.world}).')
+            raise TrainingError(f'batch_size {self.cfg.batch_size} must be divisible by the number of processes ({self.world}).')
         if len(train_data) < self.cfg.batch_size:
-            raise ValueError(f'the training set has {len(train_data)} samples, fewer than one batch ({self.cfg.batch_size}); lower batch_size.')
+            raise TrainingError(f'the training set has {len(train_data)} samples, fewer than one batch ({self.cfg.batch_size}); lower batch_size.')
         self.train_data, self.val_data, self.loss_fn, self.on_step = train_data, val_data, loss_fn, on_step
-        self.model_config = model_config
+        self.model_config, self.meta = model_config, _json_meta(meta)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         torch.manual_seed(self.cfg.seed); random.seed(self.cfg.seed); np.random.seed(self.cfg.seed)
         self.model = model.to(self.device)
@@ -153,133 +245,150 @@ class Trainer:
         self.opt = torch.optim.AdamW([{'params': decay, 'weight_decay': self.cfg.weight_decay},
                                       {'params': no_decay, 'weight_decay': 0.0}], lr=self.cfg.lr)
         self.steps_per_epoch = len(train_data) // self.cfg.batch_size
-        total = self.steps_per_epoch * self.cfg.epochs
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: lr_multiplier(s, total, self.cfg.warmup_frac, self.cfg.min_lr_frac))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: self.lr_at(step))
         self.epoch, self.best_val, self.bad_epochs, self.history = 0, math.inf, 0, []
+        self._resume_note = None   # {'resumed_at_epoch', 'changed'} until the next epoch's history record takes it
+
+    def lr_at(self, step:int) -> float:
+        "The learning-rate multiplier at optimiser `step`, on a schedule of `schedule_epochs` (default `epochs`) epochs."
+        c = self.cfg
+        return lr_multiplier(step, self.steps_per_epoch * (c.schedule_epochs or c.epochs), c.warmup_frac, c.min_lr_frac)
 
     @property
-    def raw_model(self) -> nn.Module: return self.model.module if self.ddp else self.model
+    def raw_model(self) -> nn.Module:
+        "The model itself (unwrapped from DDP)."
+        return self.model.module if self.ddp else self.model
     @property
-    def is_main(self) -> bool: return self.rank == 0
+    def is_main(self) -> bool:
+        "Whether this is the process that writes checkpoints and prints (rank 0)."
+        return self.rank == 0
 
-    def _loader(self, data, epoch:int, shuffle:bool) -> DataLoader:
-        # the order of epoch e depends only on (seed, e): the same in one process or split across N
-        sampler = DistributedSampler(data, num_replicas=self.world, rank=self.rank, shuffle=shuffle,
-                                     seed=self.cfg.seed, drop_last=shuffle)
-        sampler.set_epoch(epoch)
-        return DataLoader(data, batch_size=self.cfg.batch_size // self.world, sampler=sampler,
-                          drop_last=shuffle, num_workers=self.cfg.num_workers)
+# %% ../nbs/10_training.ipynb #844b794d
+@patch
+def _loader(self:Trainer, data:Dataset, epoch:int, shuffle:bool) -> DataLoader:
+    "This process's share of `data` for `epoch`: the order depends only on (seed, epoch), the same in one process or split across N."
+    sampler = DistributedSampler(data, num_replicas=self.world, rank=self.rank, shuffle=shuffle,
+                                 seed=self.cfg.seed, drop_last=shuffle)
+    sampler.set_epoch(epoch)
+    return DataLoader(data, batch_size=self.cfg.batch_size // self.world, sampler=sampler,
+                      drop_last=shuffle, num_workers=self.cfg.num_workers)
 
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+@patch
+def _autocast(self:Trainer):
+    "bf16 autocast when the precision asks for it (`auto`: on CUDA), else a no-op context."
+    return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
-    def state_dict(self) -> dict:
-        return {'model': self.raw_model.state_dict(), 'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(),
-                'epoch': self.epoch, 'best_val': self.best_val, 'bad_epochs': self.bad_epochs,
-                'history': json.dumps(self.history), 'rng': _rng_state(), 'train_config': json.dumps(asdict(self.cfg)),
-                'model_config': json.dumps(self.model_config) if self.model_config is not None else None}
+# %% ../nbs/10_training.ipynb #a282c761
+@patch
+@torch.no_grad()
+def evaluate(self:Trainer, data:Dataset|None=None, # samples to score (default: the validation set)
+            ) -> dict: # mean of each named loss over the samples
+    "Mean of each named loss over `data`, weighted by batch size and averaged over all processes."
+    data = self.val_data if data is None else data
+    self.model.eval()
+    sums, n = {}, 0
+    for batch in self._loader(data, 0, shuffle=False):
+        batch = _to_device(batch, self.device)
+        with self._autocast(): losses = self.loss_fn(self.model(batch), batch)
+        bs = next(v for v in batch.values() if torch.is_tensor(v)).shape[0]
+        for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + float(v.detach()) * bs
+        n += bs
+    if self.ddp:
+        t = torch.tensor([n] + [sums[k] for k in sorted(sums)], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t); n = t[0].item(); sums = dict(zip(sorted(sums), t[1:].tolist()))
+    return {k: v / n for k, v in sums.items()}
 
-    def load_state_dict(self, state:dict):
-        self.raw_model.load_state_dict(state['model']); self.opt.load_state_dict(state['optimizer'])
-        self.sched.load_state_dict(state['scheduler'])
-        self.epoch, self.best_val, self.bad_epochs = state['epoch'], state['best_val'], state['bad_epochs']
-        self.history = json.loads(state['history']); _set_rng_state(state['rng'])
+# %% ../nbs/10_training.ipynb #a5946a09
+@patch
+def train_epoch(self:Trainer) -> dict: # mean of each named loss over the epoch's steps
+    "One epoch of optimiser steps (clipped, scheduled); a non-finite loss stops training with the step and every loss."
+    self.model.train()
+    sums, n = {}, 0
+    loader = self._loader(self.train_data, self.epoch, shuffle=True)
+    bar = tqdm(loader, desc=f'epoch {self.epoch + 1}/{self.cfg.epochs}', leave=False,
+               disable=not (self.cfg.progress and self.is_main))
+    for step, batch in enumerate(bar):
+        batch = _to_device(batch, self.device)
+        with self._autocast(): losses = self.loss_fn(self.model(batch), batch)
+        loss = losses['total']
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f'loss became {loss.item()} at epoch {self.epoch + 1}, step {step}: '
+                                     f'{ {k: float(v.detach()) for k, v in losses.items()} }. Lower lr or check the inputs for NaN.')
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip: nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.opt.step(); self.sched.step()
+        for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + float(v.detach())
+        n += 1
+        bar.set_postfix(loss=f'{loss.item():.4f}', lr=f'{self.sched.get_last_lr()[0]:.2e}')
+        if self.on_step is not None: self.on_step(self, self.epoch, step)
+    return {k: v / n for k, v in sums.items()}
 
-    def resume(self) -> bool:
-        "Continue from `checkpoint_dir/last.pt` if it exists; returns whether it did."
-        if self.checkpoint_dir is None or not (self.checkpoint_dir/'last.pt').exists(): return False
-        self.load_state_dict(load_checkpoint(self.checkpoint_dir/'last.pt', self.model_config))
-        return True
+# %% ../nbs/10_training.ipynb #13f487d6
+@patch
+def state_dict(self:Trainer) -> dict:
+    "Everything an exact resume needs (model, optimiser, schedule, epoch, early stopping, history, RNG), the settings, and `meta`."
+    return {'model': self.raw_model.state_dict(), 'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(),
+            'epoch': self.epoch, 'best_val': self.best_val, 'bad_epochs': self.bad_epochs,
+            'history': json.dumps(self.history), 'rng': _rng_state(), 'train_config': json.dumps(asdict(self.cfg)),
+            'model_config': json.dumps(self.model_config) if self.model_config is not None else None, 'meta': self.meta}
 
-    def _save(self, name:str):
-        if self.is_main and self.checkpoint_dir is not None: save_checkpoint(self.state_dict(), self.checkpoint_dir/name)
+@patch
+def load_state_dict(self:Trainer, state:dict, # from `state_dict` or `load_checkpoint`
+                   ):
+    "Restore the state of `state_dict` (the settings themselves are checked by `resume`)."
+    self.raw_model.load_state_dict(state['model']); self.opt.load_state_dict(state['optimizer'])
+    self.sched.load_state_dict(state['scheduler'])
+    self.epoch, self.best_val, self.bad_epochs = state['epoch'], state['best_val'], state['bad_epochs']
+    self.history = json.loads(state['history']); _set_rng_state(state['rng'])
 
-    @torch.no_grad()
-    def evaluate(self, data:Dataset|None=None) -> dict:
-        "Mean of each named loss over `data` (default: the validation set), averaged over all processes."
-        data = self.val_data if data is None else data
-        self.model.eval()
-        sums, n = {}, 0
-        for batch in self._loader(data, 0, shuffle=False):
-            batch = _to_device(batch, self.device)
-            with self._autocast(): losses = self.loss_fn(self.model(batch), batch)
-            bs = next(v for v in batch.values() if torch.is_tensor(v)).shape[0]
-            for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + float(v.detach()) * bs
-            n += bs
-        if self.ddp:
-            t = torch.tensor([n] + [sums[k] for k in sorted(sums)], dtype=torch.float64, device=self.device)
-            dist.all_reduce(t); n = t[0].item(); sums = dict(zip(sorted(sums), t[1:].tolist()))
-        return {k: v / n for k, v in sums.items()}
+# %% ../nbs/10_training.ipynb #adb866d1
+@patch
+def _save(self:Trainer, name:str):
+    "Write the state to `checkpoint_dir/name` (main process only, atomically)."
+    if self.is_main and self.checkpoint_dir is not None: save_checkpoint(self.state_dict(), self.checkpoint_dir/name)
 
-    def train_epoch(self) -> dict:
-        self.model.train()
-        sums, n = {}, 0
-        loader = self._loader(self.train_data, self.epoch, shuffle=True)
-        bar = tqdm(loader, desc=f'epoch {self.epoch + 1}/{self.cfg.epochs}', leave=False,
-                   disable=not (self.cfg.progress and self.is_main))
-        for step, batch in enumerate(bar):
-            batch = _to_device(batch, self.device)
-            with self._autocast(): losses = self.loss_fn(self.model(batch), batch)
-            loss = losses['total']
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f'loss became {loss.item()} at epoch {self.epoch + 1}, step {step}: '
-                                         f'{ {k: float(v.detach()) for k, v in losses.items()} }. Lower lr or check the inputs for NaN.')
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.cfg.grad_clip: nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-            self.opt.step(); self.sched.step()
-            for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + float(v.detach())
-            n += 1
-            bar.set_postfix(loss=f'{loss.item():.4f}', lr=f'{self.sched.get_last_lr()[0]:.2e}')
-            if self.on_step is not None: self.on_step(self, self.epoch, step)
-        return {k: v / n for k, v in sums.items()}
+@patch
+def resume(self:Trainer) -> bool: # whether a checkpoint was found and loaded
+    """Continue from `checkpoint_dir/last.pt` if it exists. Another model or training configuration is refused
+    (`load_checkpoint`); more `epochs` or `patience` are taken, and the next epoch's history record notes the resume."""
+    path = None if self.checkpoint_dir is None else self.checkpoint_dir/'last.pt'
+    if path is None or not path.exists(): return False
+    state = load_checkpoint(path, self.model_config, self.cfg)
+    self.cfg, changed = resume_train_config(state, self.cfg)      # e.g. more epochs: the schedule keeps its length
+    self.load_state_dict(state)
+    self._resume_note = {'resumed_at_epoch': self.epoch, 'changed': changed}
+    return True
 
-    def fit(self, resume:bool=True) -> list[dict]:
-        "Train until `epochs` or early stopping; returns the history (one dict per epoch)."
-        if resume and self.resume() and self.is_main:
-            print(f'resumed from {self.checkpoint_dir/"last.pt"} after epoch {self.epoch}')
-        while self.epoch < self.cfg.epochs:
-            if self.cfg.patience and self.bad_epochs >= self.cfg.patience: break
-            t0 = time.time()
-            train = self.train_epoch()
-            val = self.evaluate() if self.val_data is not None else {}
-            self.epoch += 1
-            rec = {'epoch': self.epoch, 'seconds': round(time.time() - t0, 3), 'lr': self.sched.get_last_lr()[0],
-                   **{f'train_{k}': v for k, v in train.items()}, **{f'val_{k}': v for k, v in val.items()}}
-            self.history.append(rec)
-            score = val.get('total', train['total'])
-            improved = score < self.best_val
-            if improved: self.best_val, self.bad_epochs = score, 0
-            else: self.bad_epochs += 1
-            if improved: self._save('best.pt')
-            self._save('last.pt')
-            if self.is_main:
-                if self.checkpoint_dir is not None:
-                    _write_json(self.history, self.checkpoint_dir/'history.json')
-                if self.cfg.progress:
-                    print(f"epoch {self.epoch}: train {train['total']:.4f}" + (f", val {val['total']:.4f}" if val else '') +
-                          (' *' if improved else ''))
-        return self.history
-
-def _write_json(obj, path:Path): atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
-
-# %% ../nbs/10_training.ipynb #1bba612d
-class _RegressionSet(Dataset):
-    "n samples of x (d_in,) -> y = x @ w + noise, as dicts; used in tests of the training loop."
-    def __init__(self, n:int=64, d_in:int=8, d_out:int=3, seed:int=0):
-        w = torch.randn(d_in, d_out, generator=torch.Generator().manual_seed(1234))  # one true mapping for every split
-        g = torch.Generator().manual_seed(seed)
-        self.x = torch.randn(n, d_in, generator=g)
-        self.y = self.x @ w + 0.1 * torch.randn(n, d_out, generator=g)
-    def __len__(self): return len(self.x)
-    def __getitem__(self, i): return {'x': self.x[i], 'y': self.y[i]}
-
-class _MLP(nn.Module):
-    def __init__(self, d_in=8, d_out=3, hidden=32, seed=0, dropout=0.1):
-        super().__init__(); torch.manual_seed(seed)
-        self.net = nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, d_out))
-    def forward(self, batch): return {'y': self.net(batch['x'])}
-
-def _mse_loss(out, batch):
-    l = nn.functional.mse_loss(out['y'], batch['y']); return {'total': l, 'mse': l}
+# %% ../nbs/10_training.ipynb #bdca75f7
+@patch
+def fit(self:Trainer, resume:bool=True, # continue from `checkpoint_dir/last.pt` when it exists (see `resume`)
+       ) -> list[dict]: # one dict per epoch: 'epoch', 'seconds', 'lr', 'train_*', 'val_*' (+ 'resume' on the first epoch after one)
+    """Train until `epochs` or early stopping, writing `last.pt`, `best.pt` (on improvement) and `history.json` after every
+    epoch; first removes the temporary files a killed run left in `checkpoint_dir`."""
+    log = timed_logger('train', verbose=self.cfg.progress and self.is_main)
+    if self.is_main and self.checkpoint_dir is not None:
+        for p in clean_leftovers(self.checkpoint_dir): log(f'removed {p.name}, left by an interrupted run')
+    if resume and self.resume():
+        changed = self._resume_note['changed']
+        log(f'resumed from {self.checkpoint_dir/"last.pt"} after epoch {self.epoch}' + (f'; changed {changed}' if changed else ''))
+    while self.epoch < self.cfg.epochs:
+        if self.cfg.patience and self.bad_epochs >= self.cfg.patience: break
+        t0 = time.perf_counter()
+        train = self.train_epoch()
+        val = self.evaluate() if self.val_data is not None else {}
+        self.epoch += 1
+        rec = {'epoch': self.epoch, 'seconds': round(time.perf_counter() - t0, 3), 'lr': self.sched.get_last_lr()[0],
+               **{f'train_{k}': v for k, v in train.items()}, **{f'val_{k}': v for k, v in val.items()}}
+        if self._resume_note is not None: rec['resume'], self._resume_note = self._resume_note, None
+        self.history.append(rec)
+        score = val.get('total', train['total'])
+        improved = score < self.best_val
+        if improved: self.best_val, self.bad_epochs = score, 0
+        else: self.bad_epochs += 1
+        if improved: self._save('best.pt')
+        self._save('last.pt')
+        if self.is_main:
+            if self.checkpoint_dir is not None: write_json(self.checkpoint_dir/'history.json', self.history)
+            log(f"epoch {self.epoch}: train {train['total']:.4f}" + (f", val {val['total']:.4f}" if val else '') + (' *' if improved else ''))
+    return self.history
