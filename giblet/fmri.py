@@ -4,14 +4,16 @@
 
 # %% ../nbs/04_fmri.ipynb #9b196f33
 from __future__ import annotations
-import json, math, os, shutil, tempfile, time, warnings
+import json, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 import numpy as np
 import nibabel as nib
+from fastcore.basics import patch
 from .alignment import TRGrid, tr_overlap
-from .config import config_to_dict
+from .config import ConfigError, config_to_dict
+from .core import GibletError, FMRI_DIR, subject_file, atomic_replace_dir, clean_leftovers, timed_logger
 
 # %% auto #0
 __all__ = ['FMRIError', 'FMRIConfig', 'header_tr', 'check_run', 'check_runs', 'grid_image', 'brain_mask', 'trend_design',
@@ -19,9 +21,10 @@ __all__ = ['FMRIError', 'FMRIConfig', 'header_tr', 'check_run', 'check_runs', 'g
            'load_fmri_cache', 'prepare_fmri']
 
 # %% ../nbs/04_fmri.ipynb #88be93c8
-class FMRIError(ValueError):
-    "An fMRI file, mask or array is unusable; the message names the file and the fix."
+class FMRIError(GibletError, ValueError):
+    "An fMRI file, mask, array or cache is unusable; the message names the file and the fix."
 
+# %% ../nbs/04_fmri.ipynb #9471ae80
 @dataclass
 class FMRIConfig:
     "How subject NIfTI files become the voxel cache."
@@ -32,46 +35,54 @@ class FMRIConfig:
     min_subject_fraction: float = 1.0 # keep a mask voxel when it has signal (finite, not constant) in at least this fraction of subjects
     detrend_order: int = 1 # polynomial (Legendre) order removed per voxel: 0 = mean, 1 = linear, 2 = quadratic, ...
     zscore: bool = True # divide by the standard deviation of the detrended training TRs
-    dtype: Literal['float32', 'float16'] = 'float32' # dtype of the cached array
+    dtype: Literal['float32', 'float16'] = 'float16' # cached z-scores: float16 halves the cache (relative error <= 2**-11, see the end); float32 to compare
     tolerance_trs: int = 3 # stimulus/fMRI length difference (TRs) tolerated before it is an error
     fmri_start: int = 0 # volumes to skip at the start of every run; volume `fmri_start` is stimulus TR 0
     chunk_trs: int = 64 # volumes read from a file at a time (bounds memory)
 
     def __post_init__(self):
-        if not self.tr > 0: raise ValueError(f'tr must be positive seconds, got {self.tr}')
-        if not 0 < self.min_subject_fraction <= 1: raise ValueError(f'min_subject_fraction must be in (0, 1], got {self.min_subject_fraction}')
-        if self.detrend_order < 0: raise ValueError(f'detrend_order must be >= 0, got {self.detrend_order}')
-        if self.dtype not in ('float32', 'float16'): raise ValueError(f"dtype must be 'float32' or 'float16', got {self.dtype!r}")
-        if self.chunk_trs < 1: raise ValueError(f'chunk_trs must be >= 1, got {self.chunk_trs}')
+        if not self.tr > 0: raise ConfigError(f'FMRIConfig.tr must be positive seconds, got {self.tr}')
+        if not 0 < self.min_subject_fraction <= 1: raise ConfigError(f'FMRIConfig.min_subject_fraction must be in (0, 1], got {self.min_subject_fraction}')
+        if self.detrend_order < 0: raise ConfigError(f'FMRIConfig.detrend_order must be >= 0, got {self.detrend_order}')
+        if self.dtype not in ('float32', 'float16'): raise ConfigError(f"FMRIConfig.dtype must be 'float32' or 'float16', got {self.dtype!r}")
+        if self.chunk_trs < 1: raise ConfigError(f'FMRIConfig.chunk_trs must be >= 1, got {self.chunk_trs}')
 
 # %% ../nbs/04_fmri.ipynb #1c2aee79
 _TIME_UNITS = {'sec': 1.0, 'msec': 1e-3, 'usec': 1e-6, 'unknown': 1.0}
 
-def header_tr(img) -> float:
+def header_tr(img, # a 4D nibabel image (only its header is read)
+             ) -> float:
     "Repetition time in seconds from a 4D image's header (pixdim[4] converted from its xyzt time unit)."
     unit = img.header.get_xyzt_units()[1]
     if unit not in _TIME_UNITS: raise FMRIError(f'the header time unit is {unit!r} (not a time); fix xyzt_units in the header')
     return float(img.header.get_zooms()[3]) * _TIME_UNITS[unit]
 
+# %% ../nbs/04_fmri.ipynb #1ebc530a
 def _load(path):
+    "The nibabel image at `path` (header read, data not yet), or an error naming the file and what to do."
     try: return nib.load(str(path), keep_file_open=True)
-    except FileNotFoundError: raise FileNotFoundError(f'fMRI file {path} does not exist; check the data directory layout (sherlock_nii/sherlock_movie_s{{N}}.nii.gz)')
+    except FileNotFoundError: raise FileNotFoundError(f'fMRI file {path} does not exist; check the data directory layout ({FMRI_DIR}/{subject_file(1)}, {subject_file(2)}, ...)')
     except Exception as e: raise FMRIError(f'cannot read {path} as NIfTI ({type(e).__name__}: {e}); re-download or re-export the file') from e
 
-def check_run(path, cfg:FMRIConfig=FMRIConfig()) -> dict:
+def check_run(path, # one subject's 4D NIfTI run
+              cfg:FMRIConfig=FMRIConfig(), # the expected TR and its tolerance
+             ) -> dict:
     "Header facts of one subject's run (`shape`, `n_trs`, `affine`, `tr`), after checking it is 4D with the expected TR."
     img = _load(path)
     if len(img.shape) != 4 or img.shape[3] < 2:
         raise FMRIError(f'{path}: expected a 4D image (x, y, z, time), got shape {img.shape}. Pass the functional run, '
                         'not an anatomical or a single volume (concatenate volumes with nilearn.image.concat_imgs).')
     tr = header_tr(img)
-    if cfg.check_header_tr and abs(tr - cfg.tr) > cfg.tr_tolerance:
+    if cfg.check_header_tr and not (math.isfinite(tr) and abs(tr - cfg.tr) <= cfg.tr_tolerance):
         raise FMRIError(f'{path}: header TR is {tr:g} s (pixdim[4]={img.header.get_zooms()[3]:g} {img.header.get_xyzt_units()[1]}) '
                         f'but FMRIConfig.tr is {cfg.tr} s (tolerance {cfg.tr_tolerance} s). Use the right file or set tr; if you have '
                         'verified that the header is wrong, set check_header_tr=False.')
     return dict(path=str(path), shape=tuple(int(s) for s in img.shape[:3]), n_trs=int(img.shape[3]), affine=img.affine.copy(), tr=tr)
 
-def check_runs(paths:Sequence, cfg:FMRIConfig=FMRIConfig()) -> list[dict]:
+# %% ../nbs/04_fmri.ipynb #1aad7c50
+def check_runs(paths:Sequence, # every subject's run, in subject order
+               cfg:FMRIConfig=FMRIConfig(), # the expected TR and its tolerance
+              ) -> list[dict]:
     "`check_run` for every subject, plus the same voxel grid (shape and affine) for all of them."
     if not len(paths): raise FMRIError('no fMRI files given')
     runs = [check_run(p, cfg) for p in paths]
@@ -84,12 +95,18 @@ def check_runs(paths:Sequence, cfg:FMRIConfig=FMRIConfig()) -> list[dict]:
     return runs
 
 # %% ../nbs/04_fmri.ipynb #9730235e
-def grid_image(shape, affine) -> nib.Nifti1Image:
+def grid_image(shape, # (x, y, z) voxels
+               affine, # 4x4 voxel-to-world matrix
+              ) -> nib.Nifti1Image:
     "An empty 3D image that only carries a voxel grid (`shape`, `affine`)."
     return nib.Nifti1Image(np.zeros(tuple(shape), np.uint8), np.asarray(affine, dtype=np.float64))
 
-def brain_mask(shape, affine, mask=None) -> nib.Nifti1Image:
-    "Boolean brain mask (uint8 0/1 image) on the grid (`shape`, `affine`): nilearn's MNI152 3 mm mask, or `mask` (path or image), resampled by nearest neighbour."
+# %% ../nbs/04_fmri.ipynb #178f542d
+def brain_mask(shape, # (x, y, z) of the data grid
+               affine, # the data grid's 4x4 affine
+               mask=None, # a user mask (path or 3D image); None = nilearn's MNI152 3 mm brain mask
+              ) -> nib.Nifti1Image:
+    "Boolean brain mask (uint8 0/1 image) on the grid (`shape`, `affine`), resampled by nearest neighbour; an empty result is an error."
     from nilearn.image import resample_to_img
     if mask is None:
         from nilearn.datasets import load_mni152_brain_mask
@@ -109,13 +126,22 @@ def brain_mask(shape, affine, mask=None) -> nib.Nifti1Image:
     return nib.Nifti1Image(m, np.asarray(affine, dtype=np.float64))
 
 # %% ../nbs/04_fmri.ipynb #274ae8f8
-def trend_design(tr_index, n_ref:int, order:int) -> np.ndarray:
+def trend_design(tr_index, # TR indices on the common grid, shape (n,)
+                 n_ref:int, # TRs of the grid: 0..n_ref-1 span [-1, 1]
+                 order:int, # highest polynomial order
+                ) -> np.ndarray:
     "Legendre polynomials 0..order of TR index scaled so that TRs 0..n_ref-1 span [-1, 1]: (len(tr_index), order+1) float64."
     t = 2 * np.asarray(tr_index, dtype=np.float64) / max(n_ref - 1, 1) - 1
     return np.polynomial.legendre.legvander(t, order)
 
-def fit_voxel_stats(series:np.ndarray, train_idx, order:int=1, zscore:bool=True, chunk:int=8192) -> dict:
-    "Per-voxel trend `coef` (order+1, n_voxels), `scale` (n_voxels,) and validity flags from the training rows of `series` (n_trs, n_voxels)."
+# %% ../nbs/04_fmri.ipynb #90926c4c
+def fit_voxel_stats(series:np.ndarray, # (n_trs, n_voxels) one subject's voxels on the common grid
+                    train_idx, # training TR indices (the only rows the statistics see)
+                    order:int=1, # detrending polynomial order
+                    zscore:bool=True, # also fit the scale (else scale = 1)
+                    chunk:int=8192, # voxels processed at a time (bounds the float64 temporaries)
+                   ) -> dict:
+    "Per-voxel trend `coef` (order+1, n_voxels), `scale` (n_voxels,) and `valid` flags (n_voxels,) from the training rows of `series`, with NaN/constant counts."
     n, v = series.shape
     train_idx = np.asarray(train_idx)
     X = trend_design(np.arange(n), n, order); Xt = X[train_idx]
@@ -132,33 +158,67 @@ def fit_voxel_stats(series:np.ndarray, train_idx, order:int=1, zscore:bool=True,
         if zscore: scale[a:a + chunk] = np.where(sd > 0, sd, 1.)
     return dict(coef=coef, scale=scale, valid=finite & ~constant, n_nan=int((~finite).sum()), n_constant=int(constant.sum()))
 
-def transform_series(series:np.ndarray, coef:np.ndarray, scale:np.ndarray, tr_index, n_ref:int, valid:np.ndarray|None=None, dtype=np.float32) -> np.ndarray:
-    "Apply stored per-voxel trend `coef` and `scale` to `series` (n, n_voxels) observed at grid TRs `tr_index`; invalid voxels become 0."
-    X = trend_design(tr_index, n_ref, coef.shape[0] - 1)
-    z = (series - X @ coef) / scale
-    if valid is not None: z = np.where(valid, z, 0.)
-    return z.astype(dtype)
+# %% ../nbs/04_fmri.ipynb #1b656f94
+def _normalise_(z:np.ndarray, X:np.ndarray, coef:np.ndarray, scale:np.ndarray, valid:np.ndarray|None=None) -> np.ndarray:
+    "In place: z (n, n_voxels) <- (z - X @ coef) / scale, and 0 where not `valid`; the arithmetic is float64, the result keeps z's dtype."
+    z -= X @ coef
+    z /= scale
+    if valid is not None and not valid.all(): z[:, ~valid] = 0
+    return z
+
+def transform_series(series:np.ndarray, # (n, n_voxels) raw voxel values
+                     coef:np.ndarray, # (order+1, n_voxels) stored trend coefficients
+                     scale:np.ndarray, # (n_voxels,) stored scales
+                     tr_index, # (n,) grid TR of each row of `series`
+                     n_ref:int, # TRs of the grid the coefficients were fitted on
+                     valid:np.ndarray|None=None, # (n_voxels,) bool; invalid voxels become 0
+                     dtype=np.float32, # result dtype
+                    ) -> np.ndarray:
+    "Apply stored per-voxel trend `coef` and `scale` to `series` observed at grid TRs `tr_index`: (n, n_voxels) z-scores."
+    z = np.array(series, dtype=np.float64) # the one copy; normalised in place
+    return _normalise_(z, trend_design(tr_index, n_ref, coef.shape[0] - 1), coef, scale, valid).astype(dtype, copy=False)
 
 # %% ../nbs/04_fmri.ipynb #532dc78c
-def read_masked(path, mask:np.ndarray, start:int, n_trs:int, chunk_trs:int=64) -> np.ndarray:
-    "Voxels `mask` (3D bool) of volumes `start:start+n_trs` of the 4D NIfTI at `path`, as float32 (n_trs, n_voxels)."
+def _run_chunks(path, mask:np.ndarray, start:int, n_trs:int, chunk_trs:int):
+    "Yield (a, b, x, slope, inter) per chunk: x (b-a, n_voxels) = voxels `mask` of volumes start+a:start+b of the run, unscaled, in the file's dtype."
     img = _load(path)
-    out = np.empty((n_trs, int(mask.sum())), np.float32)
+    slope, inter = float(img.dataobj.slope), float(img.dataobj.inter)
+    spec = (img.shape, img.get_data_dtype(), img.dataobj.offset, 1.0, 0.0) # the same data, read without scaling
+    flat = np.ravel_multi_index(np.nonzero(mask), mask.shape, order='F') # NIfTI is Fortran order; voxels in C order, as `vols[mask]`
+    a, b = 0, min(chunk_trs, n_trs)
     try:
-        for a in range(0, n_trs, chunk_trs):
-            b = min(a + chunk_trs, n_trs)
-            vols = img.dataobj[..., start + a:start + b]
-            out[a:b] = np.asarray(vols[mask], dtype=np.float32).T
+        with nib.openers.ImageOpener(str(path)) as f:
+            raw = nib.arrayproxy.ArrayProxy(f, spec, mmap=False)
+            for a in range(0, n_trs, chunk_trs):
+                b = min(a + chunk_trs, n_trs)
+                vols = np.asanyarray(raw[..., start + a:start + b]) # (x, y, z, b-a), Fortran order: the reshape below is a view
+                yield a, b, np.take(vols.reshape(-1, b - a, order='F').T, flat, axis=1), slope, inter
     except Exception as e:
         raise FMRIError(f'{path}: reading volumes {start + a}-{start + b} failed ({type(e).__name__}: {e}); the file is truncated or '
                         'corrupt: re-download or re-export it') from e
-    finally:
-        fh = getattr(img.dataobj, '_opener', None)
-        if fh is not None and not fh.closed: fh.close_if_mine()
+
+def _scale_into(out:np.ndarray, x:np.ndarray, slope:float, inter:float) -> np.ndarray:
+    "out[:] = x * slope + inter (the NIfTI scaling), computed in out's float dtype when there is no intercept."
+    if slope == 1 and inter == 0: out[...] = x
+    elif inter == 0: np.multiply(x, np.float32(slope) if out.dtype == np.float32 else slope, out=out, casting='unsafe')
+    else: out[...] = x * slope + inter
+    return out
+
+def read_masked(path, # 4D NIfTI run
+                mask:np.ndarray, # (x, y, z) bool: voxels to keep
+                start:int, # first volume
+                n_trs:int, # volumes to read
+                chunk_trs:int=64, # volumes read at a time
+               ) -> np.ndarray:
+    "Voxels `mask` of volumes `start:start+n_trs` of the 4D NIfTI at `path`, as float32 (n_trs, n_voxels) in nilearn's voxel order."
+    out = np.empty((n_trs, int(mask.sum())), np.float32)
+    for a, b, x, slope, inter in _run_chunks(path, mask, start, n_trs, chunk_trs): _scale_into(out[a:b], x, slope, inter)
     return out
 
 # %% ../nbs/04_fmri.ipynb #7b684b2a
-def voxels_to_nifti(values, mask_img) -> nib.Nifti1Image:
+def voxels_to_nifti(values, # (n_voxels,) or (n, n_voxels) in the mask's voxel order
+                    mask_img, # the mask the values were extracted with
+                   ) -> nib.Nifti1Image:
     "(n_voxels,) -> 3D image, (n, n_voxels) -> 4D image on `mask_img`'s grid; zeros outside the mask."
     from nilearn.masking import unmask
     values = np.asarray(values)
@@ -168,7 +228,10 @@ def voxels_to_nifti(values, mask_img) -> nib.Nifti1Image:
                         'use the mask the values were extracted with')
     return unmask(values.astype(np.float32), mask_img)
 
-def nifti_to_voxels(img, mask_img) -> np.ndarray:
+# %% ../nbs/04_fmri.ipynb #63eda8f6
+def nifti_to_voxels(img, # 3D or 4D image on the mask's grid
+                    mask_img, # the brain mask
+                   ) -> np.ndarray:
     "3D image -> (n_voxels,), 4D image -> (n, n_voxels), with `mask_img`'s voxels (nilearn's `apply_mask`)."
     from nilearn.masking import apply_mask
     return apply_mask(img, mask_img)
@@ -177,11 +240,11 @@ def nifti_to_voxels(img, mask_img) -> np.ndarray:
 @dataclass
 class FMRICache:
     "A prepared fMRI cache folder: `data` (n_subjects, n_trs, n_voxels) read-only memmap, `mask_img`, `stats` and `meta`."
-    path: Path
-    data: np.ndarray
-    mask_img: nib.Nifti1Image
-    stats: dict
-    meta: dict
+    path: Path # the cache folder
+    data: np.ndarray # (n_subjects, n_trs, n_voxels) z-scores, memory-mapped read-only
+    mask_img: nib.Nifti1Image # the final brain mask (the voxel axis of `data`)
+    stats: dict # coef (n_subjects, order+1, n_voxels), scale and valid (n_subjects, n_voxels), train_idx
+    meta: dict # fmri.json: shape, dtype, config, grid, report, sources
 
     @property
     def n_subjects(self) -> int: return self.data.shape[0]
@@ -192,22 +255,32 @@ class FMRICache:
     @property
     def grid(self) -> TRGrid: return TRGrid(**self.meta['grid'])
 
-    def transform(self, series, subject:int, tr_index=None) -> np.ndarray:
-        "Normalise new data `series` (n, n_voxels) (or a 4D image) of `subject` at grid TRs `tr_index` with the stored training statistics."
-        if isinstance(series, nib.Nifti1Image): series = nifti_to_voxels(series, self.mask_img)
-        series = np.asarray(series, dtype=np.float64)
-        if tr_index is None: tr_index = np.arange(len(series))
-        return transform_series(series, self.stats['coef'][subject], self.stats['scale'][subject], tr_index, self.n_trs, self.stats['valid'][subject])
-
-def load_fmri_cache(path) -> FMRICache:
-    "Open a folder written by `prepare_fmri` (the array memory-mapped read-only)."
+# %% ../nbs/04_fmri.ipynb #a3469035
+def load_fmri_cache(path, # a folder written by `prepare_fmri`
+                   ) -> FMRICache:
+    "Open a cache folder (the array memory-mapped read-only) after checking its files against `fmri.json`; a damaged one is an `FMRIError` with the fix."
     path = Path(path)
     if not (path/'fmri.json').exists(): raise FileNotFoundError(f'{path} is not an fMRI cache (no fmri.json); create it with prepare_fmri')
-    meta = json.loads((path/'fmri.json').read_text())
-    with np.load(path/'stats.npz') as z: stats = {k: z[k] for k in z.files}
-    return FMRICache(path, np.load(path/'fmri.npy', mmap_mode='r'), nib.load(str(path/'mask.nii.gz')), stats, meta)
+    fix = f'delete {path} and prepare it again (`giblet prepare`, or prepare_fmri)'
+    try: meta = json.loads((path/'fmri.json').read_text())
+    except (ValueError, OSError) as e: raise FMRIError(f'{path}/fmri.json is unreadable ({type(e).__name__}: {e}); {fix}') from e
+    missing = [f for f in ('fmri.npy', 'stats.npz', 'mask.nii.gz') if not (path/f).is_file()]
+    if missing: raise FMRIError(f'{path} is an incomplete fMRI cache ({", ".join(missing)} missing); {fix}')
+    try: data = np.load(path/'fmri.npy', mmap_mode='r')
+    except (ValueError, OSError) as e: raise FMRIError(f'{path}/fmri.npy is truncated or damaged ({e}); {fix}') from e
+    if list(data.shape) != list(meta['shape']) or str(data.dtype) != meta['dtype']:
+        raise FMRIError(f'{path}/fmri.npy holds {data.dtype} {list(data.shape)} but fmri.json records {meta["dtype"]} {meta["shape"]}; {fix}')
+    try:
+        with np.load(path/'stats.npz') as z: stats = {k: z[k] for k in z.files}
+        mask_img = nib.load(str(path/'mask.nii.gz')); n_mask = int((np.asanyarray(mask_img.dataobj) > 0).sum())
+    except Exception as e: raise FMRIError(f'{path}: stats.npz or mask.nii.gz is damaged ({type(e).__name__}: {e}); {fix}') from e
+    if n_mask != data.shape[2] or stats['scale'].shape != (data.shape[0], data.shape[2]):
+        raise FMRIError(f'{path}: mask ({n_mask} voxels) or stats.npz (scale {stats["scale"].shape}) do not match fmri.npy {list(data.shape)}; {fix}')
+    return FMRICache(path, data, mask_img, stats, meta)
 
+# %% ../nbs/04_fmri.ipynb #4802713d
 def _train_indices(train, n_trs:int, order:int) -> np.ndarray:
+    "Sorted unique training TR indices from indices or a bool mask (n_trs,), checked against the grid and the polynomial order."
     t = np.asarray(train)
     if t.dtype == bool:
         if len(t) != n_trs: raise FMRIError(f'the boolean training mask has {len(t)} entries but the grid has {n_trs} TRs')
@@ -217,11 +290,52 @@ def _train_indices(train, n_trs:int, order:int) -> np.ndarray:
     if len(t) < order + 3: raise FMRIError(f'{len(t)} training TRs cannot fit a polynomial of order {order} and a standard deviation; give more training TRs')
     return t
 
+# %% ../nbs/04_fmri.ipynb #f4da8cf1
+def _fit_subjects(runs:list[dict], mask3:np.ndarray, n_trs:int, train_idx:np.ndarray, cfg:FMRIConfig, log) -> tuple:
+    "Pass 1: per subject, statistics from the training TRs on `mask3`: coef (n_subj, order+1, n_mask), scale, valid (n_subj, n_mask) and per-subject reports."
+    n_subj, n_mask = len(runs), int(mask3.sum())
+    coef = np.zeros((n_subj, cfg.detrend_order + 1, n_mask)); scale = np.ones((n_subj, n_mask)); valid = np.zeros((n_subj, n_mask), bool)
+    reports = []
+    for s, r in enumerate(runs):
+        series = read_masked(r['path'], mask3, cfg.fmri_start, n_trs, cfg.chunk_trs)
+        st = fit_voxel_stats(series, train_idx, cfg.detrend_order, cfg.zscore); del series
+        coef[s], scale[s], valid[s] = st['coef'], st['scale'], st['valid']
+        dropped_end = r['n_trs'] - cfg.fmri_start - n_trs
+        reports.append(dict(path=r['path'], header_tr=r['tr'], n_volumes=r['n_trs'], dropped_start=cfg.fmri_start,
+                            dropped_end=dropped_end, nan_voxels=st['n_nan'], constant_voxels=st['n_constant']))
+        log(f"pass 1 {s + 1}/{n_subj} {Path(r['path']).name}: {st['n_nan']} NaN, {st['n_constant']} constant voxels, {dropped_end} trailing volume(s) dropped")
+    return coef, scale, valid, reports
+
+# %% ../nbs/04_fmri.ipynb #01bbd51a
+_F16_MAX = float(np.finfo(np.float16).max)
+
+def _write_subject(data:np.ndarray, s:int, path, mask3:np.ndarray, cfg:FMRIConfig, n_trs:int,
+                   coef:np.ndarray, scale:np.ndarray, valid:np.ndarray) -> int:
+    "Pass 2 for subject `s`: normalise its run chunk by chunk, in place, straight into `data[s]` (a writable memmap); returns the values clipped to float16's range."
+    X = trend_design(np.arange(n_trs), n_trs, coef.shape[0] - 1)
+    f16 = data.dtype == np.float16
+    work = np.empty((min(cfg.chunk_trs, n_trs), data.shape[2]), np.float32) if f16 else None
+    clipped = 0
+    for a, b, x, slope, inter in _run_chunks(path, mask3, cfg.fmri_start, n_trs, cfg.chunk_trs):
+        z = work[:b - a] if f16 else data[s, a:b] # float32: the memmap's own pages
+        _normalise_(_scale_into(z, x, slope, inter), X[a:b], coef, scale, valid)
+        if f16:
+            big = np.abs(z) > _F16_MAX
+            if big.any(): clipped += int(big.sum()); np.clip(z, -_F16_MAX, _F16_MAX, out=z)
+            data[s, a:b] = z
+    return clipped
+
 # %% ../nbs/04_fmri.ipynb #ff186c19
-def prepare_fmri(paths:Sequence, out_dir, train, cfg:FMRIConfig=FMRIConfig(), stimulus_n_trs:int|None=None, verbose:bool=True) -> FMRICache:
-    "Validate subject runs `paths`, normalise each voxel with statistics from TRs `train` (indices or bool mask on the common grid) and write the cache folder `out_dir`."
+def prepare_fmri(paths:Sequence, # every subject's 4D run, in subject order
+                 out_dir, # the cache folder to (re)place
+                 train, # training TRs on the common grid: indices, or a bool mask (n_trs,)
+                 cfg:FMRIConfig=FMRIConfig(), # mask, detrending, storage dtype, chunking
+                 stimulus_n_trs:int|None=None, # the stimulus grid's length (None: the shortest run)
+                 verbose:bool=True, # progress lines on stderr (`giblet.core.timed_logger`)
+                ) -> FMRICache:
+    "Validate the runs, normalise each voxel with statistics from training TRs only, and write `out_dir` whole: data (n_subjects, n_trs, n_voxels)."
     t0 = time.time(); out_dir = Path(out_dir)
-    log = print if verbose else (lambda *a, **k: None)
+    log = timed_logger('fmri', verbose)
     runs = check_runs(paths, cfg)
     usable = [r['n_trs'] - cfg.fmri_start for r in runs]
     ref_n = stimulus_n_trs if stimulus_n_trs is not None else min(usable)
@@ -236,19 +350,10 @@ def prepare_fmri(paths:Sequence, out_dir, train, cfg:FMRIConfig=FMRIConfig(), st
     mask3 = np.asanyarray(brain_mask(shape, affine, cfg.mask).dataobj) > 0
     n_subj, n_mask = len(runs), int(mask3.sum())
     report = dict(n_trs=n_trs, stimulus_n_trs=stimulus_n_trs, mask_voxels=n_mask, subjects=[])
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.tmp-'))
-    try:
-        # pass 1: statistics on training TRs and validity of every mask voxel, one subject at a time
-        coef = np.zeros((n_subj, cfg.detrend_order + 1, n_mask)); scale = np.ones((n_subj, n_mask)); valid = np.zeros((n_subj, n_mask), bool)
-        for s, r in enumerate(runs):
-            series = read_masked(r['path'], mask3, cfg.fmri_start, n_trs, cfg.chunk_trs)
-            st = fit_voxel_stats(series, train_idx, cfg.detrend_order, cfg.zscore); del series
-            coef[s], scale[s], valid[s] = st['coef'], st['scale'], st['valid']
-            dropped_end = r['n_trs'] - cfg.fmri_start - n_trs
-            report['subjects'].append(dict(path=r['path'], header_tr=r['tr'], n_volumes=r['n_trs'], dropped_start=cfg.fmri_start,
-                                           dropped_end=dropped_end, nan_voxels=st['n_nan'], constant_voxels=st['n_constant']))
-            log(f"pass 1 {s + 1}/{n_subj} {Path(r['path']).name}: {st['n_nan']} NaN, {st['n_constant']} constant voxels, {dropped_end} trailing volume(s) dropped")
+    clean_leftovers(out_dir.parent, verbose=verbose) # staging folders of killed runs (only giblet's own, only of dead processes)
+
+    def build(tmp:Path):
+        coef, scale, valid, report['subjects'] = _fit_subjects(runs, mask3, n_trs, train_idx, cfg, log)
         need = math.ceil(cfg.min_subject_fraction * n_subj - 1e-9)
         keep = valid.sum(0) >= need
         if not keep.any():
@@ -257,30 +362,41 @@ def prepare_fmri(paths:Sequence, out_dir, train, cfg:FMRIConfig=FMRIConfig(), st
         final3 = np.zeros_like(mask3); final3[mask3] = keep
         n_vox = int(keep.sum())
         report.update(voxels=n_vox, dropped_voxels=int(n_mask - n_vox), stimulus_dropped_end=(ref_n - n_trs), invalid_kept=int((~valid[:, keep]).sum()))
-        # pass 2: normalise and write, one subject at a time
-        # (the memmap is re-opened per subject so that written pages leave this process's resident memory)
+        # the memmap is re-opened per subject so that written pages leave this process's resident memory
         data = np.lib.format.open_memmap(tmp/'fmri.npy', mode='w+', dtype=np.dtype(cfg.dtype), shape=(n_subj, n_trs, n_vox)); del data
-        X_idx = np.arange(n_trs)
+        clipped = 0
         for s, r in enumerate(runs):
-            series = read_masked(r['path'], final3, cfg.fmri_start, n_trs, cfg.chunk_trs)
             data = np.lib.format.open_memmap(tmp/'fmri.npy', mode='r+')
-            for a in range(0, n_trs, cfg.chunk_trs):
-                b = min(a + cfg.chunk_trs, n_trs)
-                data[s, a:b] = transform_series(series[a:b], coef[s][:, keep], scale[s][keep], X_idx[a:b], n_trs, valid[s][keep], dtype=cfg.dtype)
-            data.flush(); del series, data
+            clipped += _write_subject(data, s, r['path'], final3, cfg, n_trs, coef[s][:, keep], scale[s][keep], valid[s][keep])
+            data.flush(); del data
             log(f"pass 2 {s + 1}/{n_subj} {Path(r['path']).name}: written")
+        report['clipped_float16'] = clipped
+        if clipped: warnings.warn(f'{clipped} z-score(s) beyond float16 range (|z| > {_F16_MAX:g}) were clipped: voxels nearly constant in the '
+                                  "training TRs that move in the others. Check those voxels, or use FMRIConfig(dtype='float32').", stacklevel=3)
         nib.save(nib.Nifti1Image(final3.astype(np.uint8), affine), str(tmp/'mask.nii.gz'))
         np.savez(tmp/'stats.npz', coef=coef[:, :, keep], scale=scale[:, keep], valid=valid[:, keep], train_idx=train_idx)
         meta = dict(shape=[n_subj, n_trs, n_vox], dtype=cfg.dtype, config=config_to_dict(cfg), grid=dict(tr=cfg.tr, n_trs=n_trs, offset=0.0),
                     volume_shape=list(shape), affine=np.asarray(affine).tolist(), report=report, seconds=round(time.time() - t0, 2),
                     sources=[dict(path=r['path'], bytes=os.path.getsize(r['path'])) for r in runs])
         (tmp/'fmri.json').write_text(json.dumps(meta, indent=1))
-        old = None
-        if out_dir.exists():
-            old = out_dir.parent/f'.{out_dir.name}.old-{os.getpid()}'; os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None: shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    log(f'fMRI cache {out_dir}: {n_subj} subjects x {n_trs} TRs x {n_vox} voxels ({cfg.dtype}) in {time.time() - t0:.1f} s')
-    return load_fmri_cache(out_dir)
+        return n_vox
+    atomic_replace_dir(out_dir, build)
+    cache = load_fmri_cache(out_dir)
+    log(f'fMRI cache {out_dir}: {n_subj} subjects x {n_trs} TRs x {cache.n_voxels} voxels ({cfg.dtype})')
+    return cache
+
+# %% ../nbs/04_fmri.ipynb #924dc8a8
+@patch
+def transform(self:FMRICache, series, # (n, n_voxels) raw voxel values of the subject, or a 4D image of its run
+              subject:int, # position of the subject on the cache's subject axis
+              tr_index=None, # (n,) grid TR of each row (default 0..n-1)
+             ) -> np.ndarray:
+    "Normalise new data of `subject` with the stored training statistics: (n, n_voxels) float32 z-scores, like the cache's."
+    if isinstance(series, nib.Nifti1Image): series = nifti_to_voxels(series, self.mask_img)
+    series = np.asanyarray(series)
+    if not (isinstance(subject, (int, np.integer)) and 0 <= subject < self.n_subjects):
+        raise FMRIError(f'subject must be a position in 0..{self.n_subjects - 1} on the cache\'s subject axis, got {subject!r}')
+    if series.ndim != 2 or series.shape[1] != self.n_voxels:
+        raise FMRIError(f'series must have shape (n, {self.n_voxels}) (the cache\'s voxels, or a 4D image on its mask), got {series.shape}')
+    if tr_index is None: tr_index = np.arange(len(series))
+    return transform_series(series, self.stats['coef'][subject], self.stats['scale'][subject], tr_index, self.n_trs, self.stats['valid'][subject])
