@@ -22,6 +22,7 @@ def _all_sum(t:torch.Tensor) -> torch.Tensor:
     if _distributed(): torch.distributed.all_reduce(t)
     return t
 
+# %% ../nbs/09_losses.ipynb #78bc66fc
 def _masked_mean(x:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
     """Mean of `x` over entries where `mask` (broadcastable to x) is True; 0 (still in the graph) when none is.
     Under DDP the count is that of the whole global batch (times the number of processes, since DDP averages their
@@ -35,6 +36,7 @@ def _global_mean(x:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
     m = mask.expand_as(x).to(x.dtype)
     return _all_sum((x.detach() * m).sum()) / _all_sum(m.sum()).clamp_min(1)
 
+# %% ../nbs/09_losses.ipynb #83f6cf8a
 def fmri_loss(pred:torch.Tensor, # predicted response (B, n_voxels)
               target:torch.Tensor, # measured response (B, n_voxels), z-scored per voxel by giblet.fmri
               kind:str='mse', # 'mse' (normalised by the target's energy) or 'correlation' (1 - mean Pearson r over voxels)
@@ -62,6 +64,7 @@ def code_cross_entropy(logits:torch.Tensor, # code logits (..., n_cb, F, K)
     ce = F.cross_entropy(logits.float().reshape(-1, K), codes.reshape(-1), reduction='none').view(codes.shape)
     return _masked_mean(ce, frame_mask.unsqueeze(-2)) / math.log(K)
 
+# %% ../nbs/09_losses.ipynb #332b972c
 def _normalised(loss, pred, target, mask=None, **kw):
     "`loss(pred, target)` (elementwise, masked mean) divided by the same loss of predicting the target's mean (detached)."
     if mask is None: mask = torch.ones_like(target, dtype=torch.bool)
@@ -70,6 +73,7 @@ def _normalised(loss, pred, target, mask=None, **kw):
     den = _global_mean(loss(mean.expand_as(target), target, reduction='none', **kw), mask)
     return num / den.clamp_min(1e-8)
 
+# %% ../nbs/09_losses.ipynb #b389a041
 def code_regression_loss(pred:torch.Tensor, # regression-head outputs (..., n_cb, F) in [0, K-1]
                          codes:torch.Tensor, # true codes (..., n_cb, F) int64
                          frame_mask:torch.Tensor, # real frames (..., F) bool
@@ -77,15 +81,19 @@ def code_regression_loss(pred:torch.Tensor, # regression-head outputs (..., n_cb
                          kind:str='mse', # 'mse' or 'smooth_l1' (beta 0.05 on the [0, 1] scale)
                         ) -> torch.Tensor:
     "Regression of code indices scaled to [0, 1], over real frames, relative to predicting the mean code (1)."
+    if kind not in ('mse', 'smooth_l1'): raise ValueError(f"kind must be 'mse' or 'smooth_l1', got {kind!r}")
     s = codebook_size - 1
     fn, kw = (F.mse_loss, {}) if kind == 'mse' else (F.smooth_l1_loss, {'beta': 0.05})
-    if kind not in ('mse', 'smooth_l1'): raise ValueError(f"kind must be 'mse' or 'smooth_l1', got {kind!r}")
     return _normalised(fn, pred.float() / s, codes.float() / s, frame_mask.unsqueeze(-2).expand_as(codes), **kw)
 
-def normalised_mse(pred:torch.Tensor, target:torch.Tensor) -> torch.Tensor:
+# %% ../nbs/09_losses.ipynb #9d5e4a46
+def normalised_mse(pred:torch.Tensor, # prediction, any shape (e.g. frames (B, D, k, 3, h, w) or mel (B, D, n_mels, F))
+                   target:torch.Tensor, # target of the same shape
+                  ) -> torch.Tensor:
     "MSE divided by the target's variance (1 for predicting the mean): video frames and mel."
     return _normalised(F.mse_loss, pred.float(), target.float())
 
+# %% ../nbs/09_losses.ipynb #9ca3904e
 def text_cosine_loss(pred:torch.Tensor, # predicted embeddings (..., d)
                      target:torch.Tensor, # sentence embeddings (..., d)
                      has_text:torch.Tensor, # (...) bool: TRs with an annotation
@@ -117,7 +125,12 @@ def compute_losses(outputs:dict, # the model's outputs (see MultimodalAutoencode
     losses['total'] = sum(w[k] * losses[k] for k in w)
     return losses
 
+# %% ../nbs/09_losses.ipynb #ede83a27
 class MultimodalLoss:
     "The trainer's loss function: `MultimodalLoss(cfg)(outputs, batch)` -> `compute_losses(outputs, batch, cfg)`."
-    def __init__(self, cfg:ModelConfig): self.cfg = cfg
-    def __call__(self, outputs:dict, batch:dict) -> dict: return compute_losses(outputs, batch, self.cfg)
+    def __init__(self, cfg:ModelConfig, # loss kinds and weights
+                ): self.cfg = cfg
+    def __call__(self, outputs:dict, # the model's outputs
+                 batch:dict, # the batch they came from
+                ) -> dict: # named scalar losses and their weighted 'total'
+        return compute_losses(outputs, batch, self.cfg)
