@@ -4,20 +4,30 @@
 
 # %% ../nbs/06_synthetic.ipynb #5f2769db
 from __future__ import annotations
-import dataclasses, gzip, hashlib, io, json, math, os, shutil, tempfile, time, zipfile
-from dataclasses import dataclass, field
+import dataclasses, gzip, io, json, math, re, zipfile
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 import numpy as np
-from .alignment import TRGrid
+from fastcore.basics import patch
+from .core import GibletError, OutputPathError, MOVIE_FILE, ANNOTATIONS_FILE, FMRI_DIR, subject_file
+from .core import atomic_write, atomic_replace_dir, clean_leftovers, content_hash, timed_logger, write_json
+from .alignment import TRGrid, apply_hrf, hrf_kernel, zscore
 
 # %% auto #0
 __all__ = ['SIZES', 'MNI_3MM_SHAPE', 'MNI_3MM_AFFINE', 'LOCATIONS', 'SHAPES', 'COLOURS', 'DIRECTIONS', 'SPEAKERS', 'SOUNDS',
-           'VOWELS', 'FEATURES', 'BLOB_CENTRES_MNI', 'ANNOTATION_COLUMNS', 'SyntheticConfig', 'mni152_3mm_mask',
-           'describe_segment', 'make_timeline', 'render_audio', 'render_frame', 'hrf_kernel', 'convolve_hrf',
-           'write_annotations', 'write_movie', 'text_features', 'nifti_header', 'write_nifti_volumes', 'plant_voxels',
-           'subject_volumes', 'generate', 'load_ground_truth']
+           'VOWELS', 'FEATURES', 'BLOB_CENTRES_MNI', 'ANNOTATION_COLUMNS', 'ARRAY_DOCS', 'SyntheticError',
+           'DatasetExistsError', 'SyntheticConfig', 'mni152_3mm_mask', 'describe_segment', 'make_timeline',
+           'render_audio', 'render_frame', 'hrf_features', 'write_annotations', 'write_movie', 'text_features',
+           'nifti_header', 'write_nifti_volumes', 'plant_voxels', 'subject_volumes', 'generate', 'load_ground_truth']
+
+# %% ../nbs/06_synthetic.ipynb #07432cab
+class SyntheticError(GibletError, ValueError):
+    "A generator setting that cannot be used; the message names the setting and the fix."
+
+class DatasetExistsError(GibletError, FileExistsError):
+    "`generate` was asked to write into a folder that already holds files, without `overwrite=True`."
 
 # %% ../nbs/06_synthetic.ipynb #e1a9c6af
 @dataclass
@@ -48,7 +58,7 @@ class SyntheticConfig:
     crf: int = 18 # H.264 constant rate factor (lower = better quality)
 
     def __post_init__(self):
-        def bad(msg): raise ValueError(f'SyntheticConfig: {msg}')
+        def bad(msg): raise SyntheticError(f'SyntheticConfig: {msg}')
         for k in ('n_trs', 'n_subjects', 'fps', 'width', 'height', 'sample_rate', 'audio_channels', 'voxels_per_group'):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: bad(f'{k} must be a positive integer, got {v!r}')
@@ -71,18 +81,27 @@ class SyntheticConfig:
                 bad(f'values up to ~{top:.0f} do not fit int16 with int16_slope={self.int16_slope}; '
                     f"raise int16_slope to {top / 32000:.3g} or use nifti_dtype='float32'")
 
-    @classmethod
-    def from_size(cls, size:str='tiny', **overrides) -> SyntheticConfig:
-        "The named size ('tiny' or 'sherlock') with any fields overridden."
-        if size not in SIZES: raise ValueError(f'unknown size {size!r}; choose one of {sorted(SIZES)}')
-        return cls(**{**SIZES[size], **overrides})
+# %% ../nbs/06_synthetic.ipynb #747ed70b
+SIZES = {'tiny': dict(n_trs=150, n_subjects=3), 'sherlock': dict(n_trs=920, n_subjects=17)} # name -> SyntheticConfig fields
 
-    @property
-    def duration(self) -> float: return self.n_trs * self.tr
-    @property
-    def grid(self) -> TRGrid: return TRGrid(tr=self.tr, n_trs=self.n_trs)
+@patch(cls_method=True)
+def from_size(cls:SyntheticConfig,
+              size:str='tiny', # a key of `SIZES`
+              **overrides, # fields to change
+             ) -> SyntheticConfig:
+    "The named size ('tiny' or 'sherlock') with any fields overridden."
+    if size not in SIZES: raise SyntheticError(f'unknown size {size!r}; choose one of {sorted(SIZES)}')
+    return cls(**{**SIZES[size], **overrides})
 
-SIZES = {'tiny': dict(n_trs=150, n_subjects=3), 'sherlock': dict(n_trs=920, n_subjects=17)}
+@patch(as_prop=True)
+def duration(self:SyntheticConfig) -> float:
+    "Stimulus length in seconds, `n_trs * tr`."
+    return self.n_trs * self.tr
+
+@patch(as_prop=True)
+def grid(self:SyntheticConfig) -> TRGrid:
+    "The TR grid of the generated scans."
+    return TRGrid(tr=self.tr, n_trs=self.n_trs)
 
 # %% ../nbs/06_synthetic.ipynb #d6e2cec1
 MNI_3MM_SHAPE = (61, 73, 61)
@@ -106,13 +125,38 @@ SPEAKERS = {'Sherlock': 118., 'John': 104., 'Molly': 205., 'Mrs Hudson': 190., '
 SOUNDS = ('voice', 'music', 'noise', 'quiet')
 VOWELS = {'a': (730, 1090, 2440), 'i': (270, 2290, 3010), 'u': (300, 870, 2240), 'e': (530, 1840, 2480), 'o': (570, 840, 2410)} # formants (Hz)
 
-def describe_segment(scene:dict, sound:str, speaker:str='') -> str:
+# %% ../nbs/06_synthetic.ipynb #503f7b41
+def describe_segment(scene:dict, # a scene of `make_timeline` (colour, shape, direction, indoors, location)
+                     sound:str, # one of `SOUNDS`
+                     speaker:str='', # a key of `SPEAKERS` when sound is 'voice'
+                    ) -> str:
     "The annotation sentence of a segment, from the same vocabulary that generated it."
     what = {'voice': f'{speaker} speaks', 'music': 'music plays', 'noise': 'a noise is heard', 'quiet': 'all is quiet'}[sound]
     where = f"{'indoors' if scene['indoors'] else 'outdoors'} {'in' if scene['indoors'] else 'at'} the {scene['location']}"
     return f"A {scene['colour']} {scene['shape']} moves {scene['direction']} while {what} {where}."
 
-def make_timeline(cfg:SyntheticConfig, seed:int=0) -> tuple[list[dict], list[dict]]:
+# %% ../nbs/06_synthetic.ipynb #63d87d57
+def _sound_events(rng, sound:str, speaker:str, t0:float, t1:float) -> list[list]:
+    "Sound events of one segment: ['syl', start, end, f0, F1, F2, F3, amp], ['tone', start, end, freq, amp] or ['noise', start, end, amp]."
+    ev, t = [], t0 + float(rng.uniform(0.05, 0.3))
+    while t < t1 - 0.15:
+        if sound == 'voice':
+            d = float(rng.uniform(0.12, 0.3)); f = list(VOWELS.values())[rng.integers(len(VOWELS))]
+            ev.append(['syl', t, min(t + d, t1), SPEAKERS[speaker] * float(rng.uniform(0.9, 1.15)), *f, float(rng.uniform(0.15, 0.3))])
+            t += d + float(rng.uniform(0.04, 0.15)) + (float(rng.uniform(0.25, 0.6)) if rng.uniform() < 0.2 else 0.0)
+        elif sound == 'music':
+            d = float(rng.uniform(0.2, 0.5)); f = 220.0 * 2 ** (float(rng.choice([0, 2, 4, 7, 9, 12, 14, 16, 19, 21])) / 12)
+            ev.append(['tone', t, min(t + d, t1), f, float(rng.uniform(0.1, 0.2))]); t += d
+        elif sound == 'noise':
+            d = float(rng.uniform(0.2, 1.0))
+            ev.append(['noise', t, min(t + d, t1), float(rng.uniform(0.05, 0.2))]); t += d + float(rng.uniform(0.2, 1.0))
+        else: break
+    return ev
+
+# %% ../nbs/06_synthetic.ipynb #28907a0a
+def make_timeline(cfg:SyntheticConfig, # its duration, scene and segment lengths, unannotated fraction
+                  seed:int=0, # the timeline follows from it alone
+                 ) -> tuple[list[dict], list[dict]]:
     "Scenes and segments (lists of JSON-ready dicts, times in seconds) covering [0, cfg.duration), from `seed`."
     rng = np.random.default_rng([seed, 1])
     T, scenes, t = cfg.duration, [], 0.0
@@ -144,28 +188,16 @@ def make_timeline(cfg:SyntheticConfig, seed:int=0) -> tuple[list[dict], list[dic
             t = end
     return scenes, segments
 
-def _sound_events(rng, sound:str, speaker:str, t0:float, t1:float) -> list[list]:
-    "Sound events of one segment: ['syl', start, end, f0, F1, F2, F3, amp], ['tone', start, end, freq, amp] or ['noise', start, end, amp]."
-    ev, t = [], t0 + float(rng.uniform(0.05, 0.3))
-    while t < t1 - 0.15:
-        if sound == 'voice':
-            d = float(rng.uniform(0.12, 0.3)); f = list(VOWELS.values())[rng.integers(len(VOWELS))]
-            ev.append(['syl', t, min(t + d, t1), SPEAKERS[speaker] * float(rng.uniform(0.9, 1.15)), *f, float(rng.uniform(0.15, 0.3))])
-            t += d + float(rng.uniform(0.04, 0.15)) + (float(rng.uniform(0.25, 0.6)) if rng.uniform() < 0.2 else 0.0)
-        elif sound == 'music':
-            d = float(rng.uniform(0.2, 0.5)); f = 220.0 * 2 ** (float(rng.choice([0, 2, 4, 7, 9, 12, 14, 16, 19, 21])) / 12)
-            ev.append(['tone', t, min(t + d, t1), f, float(rng.uniform(0.1, 0.2))]); t += d
-        elif sound == 'noise':
-            d = float(rng.uniform(0.2, 1.0))
-            ev.append(['noise', t, min(t + d, t1), float(rng.uniform(0.05, 0.2))]); t += d + float(rng.uniform(0.2, 1.0))
-        else: break
-    return ev
-
 # %% ../nbs/06_synthetic.ipynb #71d8d7d6
 def _envelope(tau, dur, attack=0.02, release=0.04):
     return np.clip(tau / attack, 0, 1) * np.clip((dur - tau) / release, 0, 1)
 
-def render_audio(events:list, s0:int, s1:int, sample_rate:int, rng) -> tuple[np.ndarray, np.ndarray]:
+def render_audio(events:list, # sound events of `make_timeline`'s segments (absolute times in seconds)
+                 s0:int, # first sample to render
+                 s1:int, # one past the last sample
+                 sample_rate:int, # Hz
+                 rng, # numpy Generator for the room tone and noise bursts
+                ) -> tuple[np.ndarray, np.ndarray]:
     "Mono samples [s0, s1) of the soundtrack as float32 (s1-s0,), and a bool mask of samples inside syllables."
     t = np.arange(s0, s1) / sample_rate
     x = (0.002 * rng.standard_normal(len(t))).astype(np.float64)
@@ -191,9 +223,11 @@ def render_audio(events:list, s0:int, s1:int, sample_rate:int, rng) -> tuple[np.
     return np.clip(x, -1, 1).astype(np.float32), voiced
 
 # %% ../nbs/06_synthetic.ipynb #7af04752
-def _scene_at(starts:np.ndarray, t:float) -> int: return int(np.searchsorted(starts, t, side='right') - 1)
-
-def render_frame(scene:dict, t:float, width:int, height:int) -> np.ndarray:
+def render_frame(scene:dict, # a scene of `make_timeline`
+                 t:float, # stimulus time in seconds (absolute, not from the scene start)
+                 width:int, # pixels
+                 height:int, # pixels
+                ) -> np.ndarray:
     "The RGB frame (height, width, 3) uint8 at stimulus time `t` (s) of `scene`."
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     bg = np.empty((height, width, 3), np.float32); c = np.array(scene['background'], np.float32)
@@ -220,27 +254,22 @@ FEATURES = ('audio_loudness', 'audio_speech', 'visual_luminance', 'visual_motion
 BLOB_CENTRES_MNI = {'audio_loudness': (58, -20, 6), 'audio_speech': (-58, -30, 4), 'visual_luminance': (-8, -92, 4),
                     'visual_motion': (46, -70, 2), 'text_indoors': (-46, -64, 32), 'text_red': (-48, 24, 10)} # mm; a plausible area each
 
-def hrf_kernel(tr:float=1.5) -> np.ndarray:
-    "nilearn's Glover HRF sampled once per TR (32 s long, starts at 0 so the convolution is causal), peak-normalised."
-    from nilearn.glm.first_level import glover_hrf
-    h = glover_hrf(tr, oversampling=1, time_length=32.0)
-    return (h / h.max()).astype(np.float64)
-
-def convolve_hrf(features:np.ndarray, tr:float=1.5) -> np.ndarray:
-    "Causal HRF convolution of (n_trs, n_features) time courses: the response at TR t depends only on TRs <= t."
-    f = np.asarray(features, np.float64); h = hrf_kernel(tr)
-    return np.stack([np.convolve(f[:, j], h)[:len(f)] for j in range(f.shape[1])], axis=1)
-
-def _zscore(x): 
-    x = np.asarray(x, np.float64); sd = x.std(0)
-    return (x - x.mean(0)) / np.where(sd > 0, sd, 1)
+# %% ../nbs/06_synthetic.ipynb #55754b77
+def hrf_features(features_raw, # (n_trs, n_features) per-TR features measured on the stimulus
+                 tr:float=1.5, # repetition time in seconds
+                ) -> np.ndarray:
+    "What the planted voxels follow, (n_trs, n_features) float64: each feature z-scored, convolved causally with `giblet.alignment.apply_hrf`, z-scored again."
+    return zscore(apply_hrf(zscore(features_raw), tr))
 
 # %% ../nbs/06_synthetic.ipynb #1743efed
 ANNOTATION_COLUMNS = ('Segment Number', 'Start Time (s) ', 'End Time (s) ', 'Scene Details - A Level ', 'Name - All',
                       'Location', 'Indoor/Outdoor', 'Music Presence ') # as in the real spreadsheet, trailing spaces included
 
-def write_annotations(path, segments:list[dict], scenes:list[dict]) -> Path:
-    "Write the annotated `segments` as a Sherlock-style segment spreadsheet (deterministic bytes)."
+def write_annotations(path, # the .xlsx file to write
+                      segments:list[dict], # from `make_timeline`; only annotated ones get a row
+                      scenes:list[dict], # from `make_timeline` (location, indoors)
+                     ) -> Path:
+    "Write the annotated `segments` as a Sherlock-style segment spreadsheet, atomically (deterministic bytes)."
     import openpyxl, datetime
     wb = openpyxl.Workbook(); ws = wb.active; ws.title = 'Sheet1'
     ws.append(list(ANNOTATION_COLUMNS))
@@ -256,52 +285,76 @@ def write_annotations(path, segments:list[dict], scenes:list[dict]) -> Path:
         for info in zin.infolist():
             data = zin.read(info.filename)
             if info.filename == 'docProps/core.xml':
-                import re
                 data = re.sub(rb'(<dcterms:modified[^>]*>)[^<]*', rb'\g<1>2020-01-01T00:00:00Z', data)
             zout.writestr(zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-    Path(path).write_bytes(out.getvalue()); return Path(path)
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(out.getvalue()))
+
+# %% ../nbs/06_synthetic.ipynb #6e7df38f
+def _scene_at(starts:np.ndarray, t:float) -> int: return int(np.searchsorted(starts, t, side='right') - 1)
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32) / 255
+
+def _encode_video_tr(out, stream, cfg:SyntheticConfig, scenes:list[dict], starts:np.ndarray, frames:range, prev):
+    "Render and encode `frames` (one TR's frame indices); returns (mean luminance, mean motion, the last frame's luma)."
+    import av
+    lum, mot = [], []
+    for i in frames:
+        t = i / cfg.fps
+        rgb = render_frame(scenes[_scene_at(starts, t)], t, cfg.width, cfg.height)
+        y = rgb.astype(np.float32) @ _LUMA
+        lum.append(y.mean()); mot.append(0.0 if prev is None else np.abs(y - prev).mean()); prev = y
+        fr = av.VideoFrame.from_ndarray(rgb, format='rgb24'); fr.pts = i; fr.time_base = Fraction(1, cfg.fps)
+        for p in stream.encode(fr): out.mux(p)
+    return np.mean(lum), np.mean(mot), prev
+
+# %% ../nbs/06_synthetic.ipynb #9ffe37b2
+def _encode_audio_tr(out, stream, cfg:SyntheticConfig, segments:list[dict], seg_starts:np.ndarray, s0:int, s1:int, rng):
+    "Render and encode soundtrack samples [s0, s1) (one TR); returns (loudness in dB, fraction of samples inside syllables)."
+    import av
+    i0, i1 = _scene_at(seg_starts, s0 / cfg.sample_rate), _scene_at(seg_starts, (s1 - 1) / cfg.sample_rate)
+    x, voiced = render_audio([e for s in segments[i0:i1 + 1] for e in s['events']], s0, s1, cfg.sample_rate, rng)
+    layout = 'stereo' if cfg.audio_channels == 2 else 'mono'
+    af = av.AudioFrame.from_ndarray(np.repeat(x[None], cfg.audio_channels, 0), format='fltp', layout=layout)
+    af.sample_rate, af.pts, af.time_base = cfg.sample_rate, s0, Fraction(1, cfg.sample_rate)
+    for p in stream.encode(af): out.mux(p)
+    return 20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-6), voiced.mean()
 
 # %% ../nbs/06_synthetic.ipynb #d21b2d31
-def write_movie(path, cfg:SyntheticConfig, scenes:list[dict], segments:list[dict], seed:int=0) -> dict[str, np.ndarray]:
-    "Render and encode the movie (H.264 + AAC) TR by TR; return the per-TR audio and visual features measured on what was rendered."
-    import av
+def write_movie(path, # the .m4v file to write
+                cfg:SyntheticConfig, # frame size and rate, sample rate, channels, codecs
+                scenes:list[dict], # from `make_timeline`
+                segments:list[dict], # from `make_timeline`, with their sound events
+                seed:int=0, # seeds the room tone and noise bursts
+               ) -> dict[str, np.ndarray]:
+    "Render and encode the movie (H.264 + AAC) TR by TR, atomically; return the per-TR features (n_trs,) measured on what was rendered."
     grid, n = cfg.grid, cfg.n_trs
     fb, ab = grid.sample_bounds(cfg.fps), grid.sample_bounds(cfg.sample_rate)
     starts = np.array([s['start'] for s in scenes]); seg_starts = np.array([s['start'] for s in segments])
     feats = {k: np.zeros(n) for k in ('audio_loudness', 'audio_speech', 'visual_luminance', 'visual_motion')}
-    with av.open(str(path), 'w', format='mp4', options={'fflags': '+bitexact'}) as out:
-        vs = out.add_stream(cfg.video_codec, rate=cfg.fps)
-        vs.width, vs.height, vs.pix_fmt = cfg.width, cfg.height, 'yuv420p'
-        vs.codec_context.thread_count = 1
-        vs.codec_context.options = {'crf': str(cfg.crf), 'preset': 'medium'}
-        ast = out.add_stream(cfg.audio_codec, rate=cfg.sample_rate, layout='stereo' if cfg.audio_channels == 2 else 'mono')
-        ast.bit_rate = 128_000
-        prev = None; luma_w = np.array([0.299, 0.587, 0.114], np.float32) / 255
-        for k in range(n):
-            lum, mot = [], []
-            for i in range(*fb[k]):
-                t = i / cfg.fps; sc = scenes[_scene_at(starts, t)]
-                rgb = render_frame(sc, t, cfg.width, cfg.height)
-                y = rgb.astype(np.float32) @ luma_w
-                lum.append(y.mean()); mot.append(0.0 if prev is None else np.abs(y - prev).mean()); prev = y
-                fr = av.VideoFrame.from_ndarray(rgb, format='rgb24'); fr.pts = i; fr.time_base = Fraction(1, cfg.fps)
-                for p in vs.encode(fr): out.mux(p)
-            feats['visual_luminance'][k], feats['visual_motion'][k] = np.mean(lum), np.mean(mot)
-            s0, s1 = (int(v) for v in ab[k])
-            i0, i1 = _scene_at(seg_starts, s0 / cfg.sample_rate), _scene_at(seg_starts, (s1 - 1) / cfg.sample_rate)
-            events = [e for s in segments[i0:i1 + 1] for e in s['events']]
-            x, voiced = render_audio(events, s0, s1, cfg.sample_rate, np.random.default_rng([seed, 3, k]))
-            feats['audio_loudness'][k] = 20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-6)
-            feats['audio_speech'][k] = voiced.mean()
-            af = av.AudioFrame.from_ndarray(np.repeat(x[None], cfg.audio_channels, 0), format='fltp',
-                                            layout='stereo' if cfg.audio_channels == 2 else 'mono')
-            af.sample_rate, af.pts, af.time_base = cfg.sample_rate, s0, Fraction(1, cfg.sample_rate)
-            for p in ast.encode(af): out.mux(p)
-        for st in (vs, ast):
-            for p in st.encode(None): out.mux(p)
+    def write(tmp):
+        import av
+        with av.open(tmp, 'w', format='mp4', options={'fflags': '+bitexact'}) as out:
+            vs = out.add_stream(cfg.video_codec, rate=cfg.fps)
+            vs.width, vs.height, vs.pix_fmt = cfg.width, cfg.height, 'yuv420p'
+            vs.codec_context.thread_count = 1
+            vs.codec_context.options = {'crf': str(cfg.crf), 'preset': 'medium'}
+            ast = out.add_stream(cfg.audio_codec, rate=cfg.sample_rate, layout='stereo' if cfg.audio_channels == 2 else 'mono')
+            ast.bit_rate = 128_000
+            prev = None
+            for k in range(n):
+                feats['visual_luminance'][k], feats['visual_motion'][k], prev = _encode_video_tr(out, vs, cfg, scenes, starts, range(*fb[k]), prev)
+                feats['audio_loudness'][k], feats['audio_speech'][k] = _encode_audio_tr(
+                    out, ast, cfg, segments, seg_starts, int(ab[k, 0]), int(ab[k, 1]), np.random.default_rng([seed, 3, k]))
+            for st in (vs, ast):
+                for p in st.encode(None): out.mux(p)
+    atomic_write(path, write)
     return feats
 
-def text_features(cfg:SyntheticConfig, segments:list[dict], words=('indoors', 'red')) -> np.ndarray:
+# %% ../nbs/06_synthetic.ipynb #41dafa83
+def text_features(cfg:SyntheticConfig, # its TR grid
+                  segments:list[dict], # from `make_timeline`
+                  words=('indoors', 'red'), # whole words to look for in the descriptions
+                 ) -> np.ndarray:
     "Fraction of each TR covered by annotated segments whose description contains each word, (n_trs, len(words))."
     on = cfg.grid.tr_onsets; f = np.zeros((cfg.n_trs, len(words)))
     for s in segments:
@@ -312,12 +365,11 @@ def text_features(cfg:SyntheticConfig, segments:list[dict], words=('indoors', 'r
     return f
 
 # %% ../nbs/06_synthetic.ipynb #f65cfb12
-def _gzip_writer(path):
-    "A gzip stream with no timestamp or file name in its header (same content -> same bytes)."
-    raw = open(path, 'wb')
-    return raw, gzip.GzipFile(filename='', mode='wb', fileobj=raw, compresslevel=1, mtime=0)
-
-def nifti_header(shape:tuple, tr:float|None, dtype, slope:float=1.0) -> 'nibabel.Nifti1Header':
+def nifti_header(shape:tuple, # (61, 73, 61) or (61, 73, 61, n_vols)
+                 tr:float|None, # TR in seconds for a 4D file, else None
+                 dtype, # on-disk data type
+                 slope:float=1.0, # scl_slope: data units per stored step
+                ) -> 'nibabel.Nifti1Header':
     "A NIfTI-1 header on the 3 mm MNI grid (qform and sform code 4 = MNI), units mm and s, TR in pixdim[4]."
     import nibabel as nib
     hdr = nib.Nifti1Header(); hdr.set_data_dtype(dtype); hdr.set_data_shape(shape)
@@ -328,21 +380,29 @@ def nifti_header(shape:tuple, tr:float|None, dtype, slope:float=1.0) -> 'nibabel
     hdr['vox_offset'] = 352
     return hdr
 
-def write_nifti_volumes(path, volumes, n_vols:int|None, tr:float|None, dtype, slope:float=1.0) -> Path:
-    "Stream volumes into a gzipped NIfTI on the 3 mm grid. `volumes` yields (n, 61*73*61) arrays of volumes flattened in Fortran order, already in `dtype`."
+# %% ../nbs/06_synthetic.ipynb #13b0d4be
+def write_nifti_volumes(path, # the .nii.gz file to write
+                        volumes, # iterable of (n, 61*73*61) arrays: volumes flattened in Fortran order, already in `dtype`
+                        n_vols:int|None, # volumes in all (a 4D file), or None for one 3D volume
+                        tr:float|None, # TR in seconds for a 4D file
+                        dtype, # on-disk data type
+                        slope:float=1.0, # scl_slope: data units per stored step
+                       ) -> Path:
+    "Stream volumes into a gzipped NIfTI on the 3 mm grid, atomically and deterministically (no time stamp or name in the gzip header)."
     hdr = nifti_header(MNI_3MM_SHAPE + ((n_vols,) if n_vols else ()), tr, dtype, slope)
-    raw, gz = _gzip_writer(path)
-    try:
-        with raw, gz:
+    def write(tmp):
+        written = 0
+        with open(tmp, 'wb') as raw, gzip.GzipFile(filename='', mode='wb', fileobj=raw, compresslevel=1, mtime=0) as gz:
             gz.write(hdr.binaryblock); gz.write(b'\x00' * 4)  # empty extension flag, data at byte 352
-            written = 0
             for v in volumes: gz.write(np.ascontiguousarray(v, dtype=np.dtype(dtype).newbyteorder('<')).tobytes()); written += len(v)
-        if written != (n_vols or 1): raise RuntimeError(f'{path}: wrote {written} volumes, expected {n_vols or 1}')
-    except BaseException: Path(path).unlink(missing_ok=True); raise
-    return Path(path)
+        if written != (n_vols or 1): raise SyntheticError(f'{path}: got {written} volumes, expected {n_vols or 1}')
+    return atomic_write(path, write)
 
 # %% ../nbs/06_synthetic.ipynb #df59fc5d
-def plant_voxels(mask:np.ndarray, cfg:SyntheticConfig, seed:int=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def plant_voxels(mask:np.ndarray, # bool (61, 73, 61) brain mask
+                 cfg:SyntheticConfig, # voxels_per_group, snr, noise_std
+                 seed:int=0, # jitters the blob centres by up to one voxel
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Planted voxels: ijk (n_planted, 3), feature group index (n_planted,), weights (n_planted, n_features) in data units per std of the HRF-convolved feature."
     rng = np.random.default_rng([seed, 2])
     inside = np.argwhere(mask); inv = np.linalg.inv(MNI_3MM_AFFINE)
@@ -358,11 +418,19 @@ def plant_voxels(mask:np.ndarray, cfg:SyntheticConfig, seed:int=0) -> tuple[np.n
     weights = np.zeros((len(ijk), len(FEATURES))); weights[np.arange(len(ijk)), group] = amp
     return ijk.astype(np.int64), group, weights
 
+# %% ../nbs/06_synthetic.ipynb #754656b7
 def _flat_f(ijk): return np.ravel_multi_index(tuple(np.asarray(ijk).T), MNI_3MM_SHAPE, order='F')
 
-def subject_volumes(cfg:SyntheticConfig, mask_flat:np.ndarray, planted_pos:np.ndarray, signal:np.ndarray, seed:int, subject:int,
-                    record:np.ndarray|None=None, chunk:int=32):
-    "Yield one subject's volumes in chunks of TRs, flattened in Fortran order and in the on-disk dtype. AR(1) noise + baseline + drift everywhere in the brain, plus `signal` (n_trs, n_planted) at `planted_pos` (indices into the brain voxels). `record` (n_trs, n_planted), if given, receives the planted voxels' data minus baseline and drift."
+def subject_volumes(cfg:SyntheticConfig, # n_trs, noise, baseline, drift, on-disk dtype
+                    mask_flat:np.ndarray, # (n_brain,) Fortran-order indices of the brain voxels in a volume
+                    planted_pos:np.ndarray, # (n_planted,) positions of the planted voxels in `mask_flat`
+                    signal:np.ndarray, # (n_trs, n_planted) noiseless signal added to the planted voxels
+                    seed:int, # the dataset's seed
+                    subject:int, # 0-based subject index: its noise, baseline and drift follow from (seed, subject)
+                    record:np.ndarray|None=None, # (n_trs, n_planted) filled with the planted voxels' data minus baseline and drift
+                    chunk:int=32, # TRs per yielded array (bounds memory; the data do not depend on it)
+                   ):
+    "Yield one subject's volumes, (<= chunk, 61*73*61) arrays in the on-disk dtype, flattened in Fortran order: AR(1) noise + baseline + drift in the brain, plus `signal` at the planted voxels, 0 outside."
     rng = np.random.default_rng([seed, 4, subject]); nb, n = len(mask_flat), cfg.n_trs
     baseline = cfg.baseline + cfg.baseline_std * rng.standard_normal(nb)
     drift = cfg.drift_std * rng.standard_normal(nb); ramp = np.linspace(-0.5, 0.5, n)
@@ -382,104 +450,122 @@ def subject_volumes(cfg:SyntheticConfig, mask_flat:np.ndarray, planted_pos:np.nd
         yield vols
 
 # %% ../nbs/06_synthetic.ipynb #8362740e
-def _sha256(path, bufsize=1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while b := f.read(bufsize): h.update(b)
-    return h.hexdigest()
-
 def _corr_cols(a, b):
     "Column-wise Pearson correlation of two (n, k) arrays; 0 where a column is constant."
     a = a - a.mean(0); b = b - b.mean(0); den = np.sqrt((a * a).sum(0) * (b * b).sum(0))
     return np.divide((a * b).sum(0), den, out=np.zeros(a.shape[1]), where=den > 0)
 
+# %% ../nbs/06_synthetic.ipynb #e9e8548e
+def _synthetic_config(size:str, config:SyntheticConfig|None, overrides:dict) -> SyntheticConfig:
+    "The settings `generate` uses: `config`, else the named `size`, with `overrides` applied; unknown fields are refused."
+    names = [f.name for f in dataclasses.fields(SyntheticConfig)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown: raise SyntheticError(f'unknown setting(s) {unknown}; valid SyntheticConfig fields: {names}')
+    if config is None: return SyntheticConfig.from_size(size, **overrides)
+    return dataclasses.replace(config, **overrides) if overrides else config
+
+# %% ../nbs/06_synthetic.ipynb #c7a71a26
+def _write_subjects(folder:Path, cfg:SyntheticConfig, mask:np.ndarray, ijk:np.ndarray, signal:np.ndarray, seed:int, log) -> np.ndarray:
+    "Write every subject's scan into `folder/FMRI_DIR`; returns the empirical r of each planted voxel, (n_subjects, n_planted)."
+    brain_flat = _flat_f(np.argwhere(mask))
+    pos_of = {int(f): i for i, f in enumerate(brain_flat)}
+    planted_pos = np.array([pos_of[int(f)] for f in _flat_f(ijk)])
+    dtype, slope = (np.int16, cfg.int16_slope) if cfg.nifti_dtype == 'int16' else (np.float32, 1.0)
+    (folder / FMRI_DIR).mkdir(exist_ok=True)
+    emp = np.zeros((cfg.n_subjects, len(ijk)))
+    for s in range(cfg.n_subjects):
+        rec = np.zeros((cfg.n_trs, len(ijk)))
+        write_nifti_volumes(folder / FMRI_DIR / subject_file(s + 1), subject_volumes(cfg, brain_flat, planted_pos, signal, seed, s, rec),
+                            cfg.n_trs, cfg.tr, dtype, slope)
+        emp[s] = _corr_cols(signal, rec); log(f'{FMRI_DIR}/{subject_file(s + 1)}')
+    return emp
+
+# %% ../nbs/06_synthetic.ipynb #2e121ca5
+def _truth_arrays(cfg:SyntheticConfig, raw, f_hrf, ijk, group, weights, signal, emp) -> dict[str, np.ndarray]:
+    "The arrays of `truth.npz` (see the table below), with the ceilings computed from the signal's variance."
+    s2, n2 = signal.var(0), cfg.noise_std ** 2  # a feature without variance in a short run gives a ceiling of 0
+    return dict(feature_names=np.array(FEATURES), features_raw=raw.astype(np.float32), features_hrf=f_hrf.astype(np.float32),
+                hrf=hrf_kernel(cfg.tr).astype(np.float32), planted_ijk=ijk, planted_group=group,
+                weights=weights.astype(np.float32), signal=signal.astype(np.float32),
+                ceiling_r=(np.sqrt(s2 / (s2 + n2))).astype(np.float32),
+                ceiling_r_mean=(np.sqrt(s2 / (s2 + n2 / cfg.n_subjects))).astype(np.float32),
+                empirical_r=emp.astype(np.float32))
+
+ARRAY_DOCS = {'feature_names': '(n_features,) str', 'features_raw': '(n_trs, n_features) per-TR features measured on the generated stimulus',
+              'features_hrf': '(n_trs, n_features) z-scored, HRF-convolved (causal), z-scored again',
+              'hrf': '(n_hrf,) giblet.alignment.hrf_kernel(tr): the Glover HRF integrated over each TR, sums to 1',
+              'planted_ijk': '(n_planted, 3) voxel indices on the 61x73x61 grid', 'planted_group': '(n_planted,) index into feature_names',
+              'weights': '(n_planted, n_features) data units per std of features_hrf', 'signal': '(n_trs, n_planted) noiseless signal (no baseline/drift)',
+              'ceiling_r': "(n_planted,) expected corr(signal, one subject's data minus baseline and drift) = s/sqrt(s^2+noise_std^2)",
+              'ceiling_r_mean': '(n_planted,) the same for the average over n_subjects',
+              'empirical_r': '(n_subjects, n_planted) that correlation in the generated data'} # what `truth.json` says of each array
+
+# %% ../nbs/06_synthetic.ipynb #6be50fa4
+def _truth_meta(folder:Path, cfg:SyntheticConfig, size:str|None, seed:int, mask:np.ndarray, group:np.ndarray, scenes:list, segments:list) -> dict:
+    "The content of `truth.json`: settings, grid, groups, the model as a formula, the timeline, and every file in `folder` with its size and sha256."
+    from giblet import __version__
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file())
+    return dict(generator=f'giblet.synthetic {__version__}', size=size, seed=seed,
+                config=dataclasses.asdict(cfg), grid=dict(shape=MNI_3MM_SHAPE, affine=MNI_3MM_AFFINE.tolist(), n_brain_voxels=int(mask.sum())),
+                feature_names=list(FEATURES),
+                groups=[dict(name=f, index=g, modality=f.split('_')[0], centre_mni=BLOB_CENTRES_MNI[f], n_voxels=int((group == g).sum()))
+                        for g, f in enumerate(FEATURES)],
+                model='data[t, v] = baseline[v] + drift[v] * ramp[t] + signal[t, v] + noise[t, v]; signal = features_hrf @ weights.T; '
+                      'features_hrf = zscore(causal_conv(zscore(features_raw), hrf)); noise AR(1) with std noise_std',
+                arrays=ARRAY_DOCS, scenes=scenes, segments=[{k: v for k, v in s.items() if k != 'events'} for s in segments],
+                files={f: dict(bytes=(folder / f).stat().st_size, sha256=content_hash(folder / f)) for f in files})
+
+# %% ../nbs/06_synthetic.ipynb #2e6be1d2
+def _build_dataset(folder:Path, cfg:SyntheticConfig, seed:int, size:str|None, log) -> Path:
+    "Write the Sherlock layout plus `ground_truth/` for `cfg` and `seed` into the (empty) `folder`."
+    scenes, segments = make_timeline(cfg, seed)
+    write_annotations(folder / ANNOTATIONS_FILE, segments, scenes); log(ANNOTATIONS_FILE)
+    feats = write_movie(folder / MOVIE_FILE, cfg, scenes, segments, seed); log(MOVIE_FILE)
+    tf = text_features(cfg, segments)
+    raw = np.stack([feats[f] for f in FEATURES[:4]] + [tf[:, 0], tf[:, 1]], axis=1)
+    f_hrf = hrf_features(raw, cfg.tr)
+    mask = mni152_3mm_mask()
+    ijk, group, weights = plant_voxels(mask, cfg, seed)
+    signal = f_hrf @ weights.T  # (n_trs, n_planted)
+    emp = _write_subjects(folder, cfg, mask, ijk, signal, seed, log)
+    gt = folder / 'ground_truth'; gt.mkdir()
+    labels = np.zeros(MNI_3MM_SHAPE, np.int16); labels[tuple(ijk.T)] = group + 1
+    write_nifti_volumes(gt / 'brain_mask.nii.gz', [mask.ravel(order='F').astype(np.uint8)[None]], None, None, np.uint8)
+    write_nifti_volumes(gt / 'planted_labels.nii.gz', [labels.ravel(order='F')[None]], None, None, np.int16)
+    arrays = _truth_arrays(cfg, raw, f_hrf, ijk, group, weights, signal, emp)
+    atomic_write(gt / 'truth.npz', lambda tmp: np.savez_compressed(tmp, **arrays))
+    write_json(gt / 'truth.json', _truth_meta(folder, cfg, size, seed, mask, group, scenes, segments))
+    return folder
+
+# %% ../nbs/06_synthetic.ipynb #2a51df82
 def generate(out_dir, # folder to create; it must not exist or must be empty, unless `overwrite`
              size:str='tiny', # 'tiny' (150 TRs, 3 subjects) or 'sherlock' (920 TRs, 17 subjects)
              seed:int=0, # the stimulus, the planted voxels and every subject's noise follow from it
              overwrite:bool=False, # replace an existing non-empty `out_dir` (only once the new data is complete)
              config:SyntheticConfig|None=None, # explicit settings instead of `size`
-             verbose:bool=False, # print progress with elapsed times
+             verbose:bool=False, # print progress with elapsed times (on stderr)
              **overrides # `SyntheticConfig` fields to change, e.g. `n_subjects=5, snr=0.5`
             ) -> Path: # `out_dir`, holding the real Sherlock layout plus `ground_truth/`
     "Generate a mini-Sherlock with planted ground truth in the real Sherlock layout at `out_dir` (what `giblet synth` runs)."
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
-    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(SyntheticConfig)})
-    if unknown: raise ValueError(f'unknown setting(s) {unknown}; valid SyntheticConfig fields: {[f.name for f in dataclasses.fields(SyntheticConfig)]}')
-    cfg = config if config is not None else SyntheticConfig.from_size(size, **overrides)
-    if config is not None and overrides: cfg = dataclasses.replace(config, **overrides)
+        raise SyntheticError(f'seed must be a non-negative integer, got {seed!r}')
+    cfg = _synthetic_config(size, config, overrides)
     out_dir = Path(out_dir).absolute()
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise FileExistsError(f'{out_dir} exists and is not empty; choose a new folder, or pass overwrite=True '
-                              '(`giblet synth --overwrite`) to replace it.')
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.tmp-'))
-    umask = os.umask(0); os.umask(umask); os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; give it a normal folder's mode
-    t_start = time.perf_counter(); log = (lambda *a: print(f'[{time.perf_counter() - t_start:6.1f}s]', *a)) if verbose else (lambda *a: None)
-    try:
-        import nibabel as nib
-        scenes, segments = make_timeline(cfg, seed)
-        write_annotations(tmp / 'annotations.xlsx', segments, scenes); log('annotations.xlsx')
-        feats = write_movie(tmp / 'stimuli_Sherlock.m4v', cfg, scenes, segments, seed); log('stimuli_Sherlock.m4v')
-        tf = text_features(cfg, segments)
-        raw = np.stack([feats[f] for f in FEATURES[:4]] + [tf[:, 0], tf[:, 1]], axis=1)
-        f_hrf = _zscore(convolve_hrf(_zscore(raw), cfg.tr))
-        mask = mni152_3mm_mask(); (tmp / 'ground_truth').mkdir(); (tmp / 'sherlock_nii').mkdir()
-        ijk, group, weights = plant_voxels(mask, cfg, seed)
-        signal = f_hrf @ weights.T  # (n_trs, n_planted)
-        brain_ijk = np.argwhere(mask); mask_flat = _flat_f(brain_ijk)
-        pos_of = {int(f): i for i, f in enumerate(mask_flat)}
-        planted_pos = np.array([pos_of[int(f)] for f in _flat_f(ijk)])
-        emp = np.zeros((cfg.n_subjects, len(ijk)))
-        for s in range(cfg.n_subjects):
-            rec = np.zeros((cfg.n_trs, len(ijk)))
-            write_nifti_volumes(tmp / 'sherlock_nii' / f'sherlock_movie_s{s + 1}.nii.gz',
-                                subject_volumes(cfg, mask_flat, planted_pos, signal, seed, s, rec), cfg.n_trs, cfg.tr,
-                                np.int16 if cfg.nifti_dtype == 'int16' else np.float32, cfg.int16_slope if cfg.nifti_dtype == 'int16' else 1.0)
-            emp[s] = _corr_cols(signal, rec); log(f'subject {s + 1}')
-        labels = np.zeros(MNI_3MM_SHAPE, np.int16); labels[tuple(ijk.T)] = group + 1
-        write_nifti_volumes(tmp / 'ground_truth' / 'brain_mask.nii.gz', [mask.ravel(order='F').astype(np.uint8)[None]], None, None, np.uint8)
-        write_nifti_volumes(tmp / 'ground_truth' / 'planted_labels.nii.gz', [labels.ravel(order='F')[None]], None, None, np.int16)
-        s2, n2 = signal.var(0), cfg.noise_std ** 2  # a feature without variance in a short run gives a ceiling of 0
-        arrays = dict(feature_names=np.array(FEATURES), features_raw=raw.astype(np.float32), features_hrf=f_hrf.astype(np.float32),
-                      hrf=hrf_kernel(cfg.tr).astype(np.float32), planted_ijk=ijk, planted_group=group,
-                      weights=weights.astype(np.float32), signal=signal.astype(np.float32),
-                      ceiling_r=(np.sqrt(s2 / (s2 + n2))).astype(np.float32),
-                      ceiling_r_mean=(np.sqrt(s2 / (s2 + n2 / cfg.n_subjects))).astype(np.float32),
-                      empirical_r=emp.astype(np.float32))
-        buf = io.BytesIO(); np.savez_compressed(buf, **arrays)
-        (tmp / 'ground_truth' / 'truth.npz').write_bytes(buf.getvalue())
-        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob('*') if p.is_file())
-        from giblet import __version__
-        meta = dict(generator=f'giblet.synthetic {__version__}', size=size if config is None else None, seed=seed,
-                    config=dataclasses.asdict(cfg), grid=dict(shape=MNI_3MM_SHAPE, affine=MNI_3MM_AFFINE.tolist(), n_brain_voxels=int(mask.sum())),
-                    feature_names=list(FEATURES),
-                    groups=[dict(name=f, index=g, modality=f.split('_')[0], centre_mni=BLOB_CENTRES_MNI[f], n_voxels=int((group == g).sum()))
-                            for g, f in enumerate(FEATURES)],
-                    model='data[t, v] = baseline[v] + drift[v] * ramp[t] + signal[t, v] + noise[t, v]; signal = features_hrf @ weights.T; '
-                          'features_hrf = zscore(causal_conv(zscore(features_raw), hrf)); noise AR(1) with std noise_std',
-                    arrays={'feature_names': '(n_features,) str', 'features_raw': '(n_trs, n_features) per-TR features measured on the generated stimulus',
-                            'features_hrf': '(n_trs, n_features) z-scored, HRF-convolved (causal), z-scored again', 'hrf': '(n_hrf,) kernel at the TR, peak 1',
-                            'planted_ijk': '(n_planted, 3) voxel indices on the 61x73x61 grid', 'planted_group': '(n_planted,) index into feature_names',
-                            'weights': '(n_planted, n_features) data units per std of features_hrf', 'signal': '(n_trs, n_planted) noiseless signal (no baseline/drift)',
-                            'ceiling_r': '(n_planted,) expected corr(signal, one subject\'s data minus baseline and drift) = s/sqrt(s^2+noise_std^2)',
-                            'ceiling_r_mean': '(n_planted,) the same for the average over n_subjects',
-                            'empirical_r': '(n_subjects, n_planted) that correlation in the generated data'},
-                    scenes=scenes, segments=[{k: v for k, v in s.items() if k != 'events'} for s in segments],
-                    files={f: dict(bytes=(tmp / f).stat().st_size, sha256=_sha256(tmp / f)) for f in files})
-        (tmp / 'ground_truth' / 'truth.json').write_text(json.dumps(meta, indent=1))
-        if out_dir.exists():
-            if out_dir.is_dir() and not any(out_dir.iterdir()): out_dir.rmdir()
-            else:
-                trash = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.old-')); os.replace(out_dir, trash / 'old')
-                os.replace(tmp, out_dir); shutil.rmtree(trash, ignore_errors=True); log('done'); return out_dir
-        os.replace(tmp, out_dir); log('done')
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputPathError(f'{out_dir} is a file, not a folder; choose another path for the generated dataset or remove the file.')
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise DatasetExistsError(f'{out_dir} exists and is not empty; choose a new folder, or pass overwrite=True '
+                                 '(`giblet synth --overwrite`) to replace it.')
+    log = timed_logger('synth', verbose)
+    clean_leftovers(out_dir.parent, verbose=verbose)
+    atomic_replace_dir(out_dir, lambda tmp: _build_dataset(Path(tmp), cfg, int(seed), size if config is None else None, log))
+    log(f'done: {out_dir}')
     return out_dir
 
-def load_ground_truth(data_dir) -> dict:
-    "The ground truth of a generated dataset: truth.npz arrays plus 'meta' (truth.json)."
+# %% ../nbs/06_synthetic.ipynb #38063245
+def load_ground_truth(data_dir, # a folder written by `generate`
+                     ) -> dict:
+    "The ground truth of a generated dataset: the truth.npz arrays plus 'meta' (the content of truth.json)."
     gt = Path(data_dir) / 'ground_truth'
     if not (gt / 'truth.npz').exists(): raise FileNotFoundError(f'{gt}/truth.npz not found: {data_dir} is not a generated dataset (make one with `giblet synth` or `generate`).')
     with np.load(gt / 'truth.npz', allow_pickle=False) as z: d = {k: z[k] for k in z.files}
