@@ -11,12 +11,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .config import ConfigError
+from .core import GibletError
 
 # %% auto #0
 __all__ = ['VOXEL_HEAD', 'n_codebooks_for_bandwidth', 'ModelConfig', 'CodeEmbedding', 'AudioEncoder', 'VideoEncoder',
-           'TextEncoder', 'CausalConvFusion', 'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder', 'BatchError',
-           'check_batch', 'MultimodalAutoencoder', 'parameter_table', 'example_batch', 'logits_to_codes',
+           'TextEncoder', 'CausalConvFusion', 'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder',
+           'example_batch', 'BatchError', 'check_batch', 'MultimodalAutoencoder', 'parameter_table', 'logits_to_codes',
            'predictions_to_codes', 'outputs_to_features']
 
 # %% ../nbs/08_models.ipynb #95e38f5e
@@ -125,6 +127,7 @@ def _masked_pool(h:torch.Tensor, mask:torch.Tensor|None) -> torch.Tensor:
     mx = torch.where(mask.any(-1, keepdim=True), mx, torch.zeros_like(mx))   # a TR without real frames pools to 0
     return torch.cat([mean, mx], 1)
 
+# %% ../nbs/08_models.ipynb #0f02ccbc
 def _norm(c:int) -> nn.GroupNorm: return nn.GroupNorm(8 if c % 8 == 0 else 1, c)
 
 class _FrameConv(nn.Module):
@@ -141,19 +144,25 @@ class _FrameConv(nn.Module):
 # %% ../nbs/08_models.ipynb #a9002e10
 class CodeEmbedding(nn.Module):
     "One `nn.Embedding(codebook_size, embed_dim)` per codebook: codes (N, n_cb, F) long -> (N, n_cb, F, embed_dim)."
-    def __init__(self, n_codebooks:int, codebook_size:int=1024, embed_dim:int=64):
+    def __init__(self, n_codebooks:int, # residual codebooks per frame
+                 codebook_size:int=1024, # entries per codebook
+                 embed_dim:int=64, # vector size per code
+                ):
         super().__init__()
         self.tables = nn.ModuleList(nn.Embedding(codebook_size, embed_dim) for _ in range(n_codebooks))
     @property
     def weight(self) -> torch.Tensor:
         "All tables stacked, (n_cb, codebook_size, embed_dim): the output head's tied weights."
         return torch.stack([t.weight for t in self.tables])
-    def forward(self, codes:torch.Tensor) -> torch.Tensor:
+    def forward(self, codes:torch.Tensor, # (N, n_cb, F) int64
+               ) -> torch.Tensor: # (N, n_cb, F, embed_dim)
         return torch.stack([t(codes[:, i]) for i, t in enumerate(self.tables)], 1)
 
+# %% ../nbs/08_models.ipynb #91b4c029
 class AudioEncoder(nn.Module):
     "Per-TR audio feature: codes (N, n_cb, F) long + frame mask (N, F) -> (N, audio_feature_dim); mel path: (N, n_mels, mel_frames) -> same."
-    def __init__(self, cfg:ModelConfig):
+    def __init__(self, cfg:ModelConfig, # sizes (n_codebooks from the bandwidth, code_embed_dim, audio_feature_dim) and the path (use_encodec)
+                ):
         super().__init__()
         self.use_encodec = cfg.use_encodec
         if cfg.use_encodec:
@@ -163,12 +172,15 @@ class AudioEncoder(nn.Module):
         self.conv = _FrameConv(in_ch, cfg.audio_feature_dim)
         self.out = nn.Linear(2 * cfg.audio_feature_dim, cfg.audio_feature_dim)
 
-    def channels(self, codes:torch.Tensor) -> torch.Tensor:
-        "Codes (N, n_cb, F) -> embedded codebooks stacked as channels (N, n_cb*embed_dim, F)."
+    def channels(self, codes:torch.Tensor, # (N, n_cb, F) int64
+                ) -> torch.Tensor: # (N, n_cb*embed_dim, F)
+        "Codes -> embedded codebooks stacked as channels."
         e = self.embed(codes)                                   # (N, n_cb, F, E)
         return e.permute(0, 1, 3, 2).reshape(e.shape[0], -1, e.shape[2])
 
-    def forward(self, x:torch.Tensor, mask:torch.Tensor|None=None) -> torch.Tensor:
+    def forward(self, x:torch.Tensor, # codes (N, n_cb, F) int64, or mel frames (N, n_mels, mel_frames) on the mel path
+                mask:torch.Tensor|None=None, # real frames (N, F) bool; None: all
+               ) -> torch.Tensor: # (N, audio_feature_dim)
         h = self.channels(x) if self.use_encodec else x
         if mask is not None: h = h * mask[:, None, :].to(h.dtype)
         return self.out(_masked_pool(self.conv(h), mask))
@@ -176,7 +188,8 @@ class AudioEncoder(nn.Module):
 # %% ../nbs/08_models.ipynb #ebc5af64
 class VideoEncoder(nn.Module):
     "Frames (N, k, 3, h, w) in [0, 1] -> (N, video_feature_dim) with strided convolutions (each halves h and w)."
-    def __init__(self, cfg:ModelConfig):
+    def __init__(self, cfg:ModelConfig, # video_frames_per_tr, video_channels, video_feature_dim
+                ):
         super().__init__()
         layers, c = [], 3 * cfg.video_frames_per_tr
         for co in cfg.video_channels:
@@ -184,43 +197,59 @@ class VideoEncoder(nn.Module):
             c = co
         self.conv = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(2))
         self.out = nn.Linear(4 * c, cfg.video_feature_dim)
-    def forward(self, frames:torch.Tensor) -> torch.Tensor:
+    def forward(self, frames:torch.Tensor, # (N, k, 3, h, w) float in [0, 1]
+               ) -> torch.Tensor: # (N, video_feature_dim)
         x = frames.flatten(1, 2) * 2 - 1                        # (N, k*3, h, w), centred
         return self.out(self.conv(x).flatten(1))
 
+# %% ../nbs/08_models.ipynb #d6378483
 class TextEncoder(nn.Module):
     "Sentence embeddings (N, text_dim) + has_text (N,) -> (N, text_feature_dim); a learned vector where has_text is False."
-    def __init__(self, cfg:ModelConfig):
+    def __init__(self, cfg:ModelConfig, # text_dim, text_feature_dim
+                ):
         super().__init__()
         self.proj = nn.Sequential(nn.Linear(cfg.text_dim, cfg.text_feature_dim), nn.GELU())
         self.no_text = nn.Parameter(torch.randn(cfg.text_feature_dim) * 0.02)
-    def forward(self, emb:torch.Tensor, has_text:torch.Tensor) -> torch.Tensor:
+    def forward(self, emb:torch.Tensor, # (N, text_dim) sentence embeddings (zeros where there is no annotation)
+                has_text:torch.Tensor, # (N,) bool
+               ) -> torch.Tensor: # (N, text_feature_dim)
         return torch.where(has_text[:, None], self.proj(emb), self.no_text.to(emb.dtype))
 
 # %% ../nbs/08_models.ipynb #b8360ec8
 class CausalConvFusion(nn.Module):
     "Residual causal dilated Conv1d over TRs: (B, W, d) -> (B, W, d); position i sees TRs <= i."
-    def __init__(self, d:int, n_layers:int, dropout:float=0.):
+    def __init__(self, d:int, # token size
+                 n_layers:int, # layers, with dilations 1, 2, 4, ...
+                 dropout:float=0., # dropout on each residual branch
+                ):
         super().__init__()
         self.convs = nn.ModuleList(nn.Conv1d(d, d, 3, dilation=2 ** i) for i in range(n_layers))
         self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(n_layers))
         self.drop = nn.Dropout(dropout)
-    def forward(self, x):
+    def forward(self, x:torch.Tensor, # (B, W, d)
+               ) -> torch.Tensor: # (B, W, d)
         for conv, norm in zip(self.convs, self.norms):
             h = norm(x).transpose(1, 2)                          # (B, d, W)
             h = F.pad(h, (2 * conv.dilation[0], 0))             # left padding only: causal
             x = x + self.drop(F.gelu(conv(h))).transpose(1, 2)
         return x
 
+# %% ../nbs/08_models.ipynb #6e42f1d6
 class CausalTransformerFusion(nn.Module):
     "Small pre-norm transformer over TRs with learned positions and a causal mask: (B, W, d) -> (B, W, d)."
-    def __init__(self, d:int, n_layers:int, n_heads:int, window:int, dropout:float=0.):
+    def __init__(self, d:int, # token size
+                 n_layers:int, # encoder layers
+                 n_heads:int, # attention heads (d must divide by it)
+                 window:int, # W: TRs per window (learned positions)
+                 dropout:float=0., # dropout in attention and feed-forward
+                ):
         super().__init__()
         self.pos = nn.Parameter(torch.randn(window, d) * 0.02)
         layer = nn.TransformerEncoderLayer(d, n_heads, 2 * d, dropout, activation='gelu', batch_first=True, norm_first=True)
         self.net = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
         self.register_buffer('mask', nn.Transformer.generate_square_subsequent_mask(window), persistent=False)
-    def forward(self, x):
+    def forward(self, x:torch.Tensor, # (B, W, d)
+               ) -> torch.Tensor: # (B, W, d)
         return self.net(x + self.pos, mask=self.mask, is_causal=True)
 
 # %% ../nbs/08_models.ipynb #6b29b42c
@@ -236,9 +265,11 @@ class _UpTrunk1d(nn.Module):
     def forward(self, z):
         return self.up(self.lin(z).view(-1, self.channels, self.n0))[..., :self.n_frames]
 
+# %% ../nbs/08_models.ipynb #559fe775
 class AudioDecoder(nn.Module):
     "Latent (N, bottleneck_dim) -> code logits (N, n_cb, F, codebook_size) | code predictions (N, n_cb, F) | mel (N, n_mels, mel_frames)."
-    def __init__(self, cfg:ModelConfig):
+    def __init__(self, cfg:ModelConfig, # audio path and head, frames_per_tr (or mel sizes), audio_decoder_channels
+                ):
         super().__init__()
         self.cfg = cfg
         n_frames = cfg.frames_per_tr if cfg.use_encodec else cfg.mel_frames
@@ -250,8 +281,9 @@ class AudioDecoder(nn.Module):
         else: out = cfg.n_codebooks
         self.out = nn.Conv1d(cfg.audio_decoder_channels, out, 1)
 
-    def forward(self, z:torch.Tensor, code_tables:torch.Tensor|None=None):
-        "`code_tables` (n_cb, K, E): the encoder's embedding tables, which the classification head scores against (tied)."
+    def forward(self, z:torch.Tensor, # (N, bottleneck_dim)
+                code_tables:torch.Tensor|None=None, # (n_cb, K, E): the encoder's embedding tables, which the classification head scores against (tied)
+               ):
         cfg, t = self.cfg, self.trunk(z)
         if cfg.use_encodec and cfg.audio_head == 'regression':
             # float32 even under bf16 autocast: bf16 spaces numbers near 1000 by 4, too coarse to round to a code
@@ -262,9 +294,11 @@ class AudioDecoder(nn.Module):
         q = h.view(h.shape[0], cfg.n_codebooks, cfg.code_embed_dim, -1)          # (N, n_cb, E, F)
         return torch.einsum('ncef,cke->ncfk', q, code_tables) / math.sqrt(cfg.code_embed_dim) + self.code_bias[:, None, :]
 
+# %% ../nbs/08_models.ipynb #2438f15f
 class VideoDecoder(nn.Module):
     "Latent (N, bottleneck_dim) -> frames (N, k, 3, h, w) in [0, 1] with transposed 2D convolutions."
-    def __init__(self, cfg:ModelConfig):
+    def __init__(self, cfg:ModelConfig, # video sizes and channels (mirrored), bottleneck_dim
+                ):
         super().__init__()
         chans = cfg.video_channels[::-1]; n = len(chans)
         self.h0, self.w0, self.c0 = math.ceil(cfg.video_height / 2 ** n), math.ceil(cfg.video_width / 2 ** n), chans[0]
@@ -275,18 +309,45 @@ class VideoDecoder(nn.Module):
             layers += [nn.GELU() if i == 0 else nn.Identity(), nn.ConvTranspose2d(ci, co, 4, 2, 1)]
             if i < n - 1: layers += [nn.GroupNorm(8 if co % 8 == 0 else 1, co), nn.GELU()]
         self.up = nn.Sequential(*layers)
-    def forward(self, z):
+    def forward(self, z:torch.Tensor, # (N, bottleneck_dim)
+               ) -> torch.Tensor: # (N, k, 3, h, w) in [0, 1]
         cfg = self.cfg
         x = self.up(self.lin(z).view(-1, self.c0, self.h0, self.w0))[..., :cfg.video_height, :cfg.video_width]
         return torch.sigmoid(x).view(-1, cfg.video_frames_per_tr, 3, cfg.video_height, cfg.video_width)
 
+# %% ../nbs/08_models.ipynb #1e060dc2
+def example_batch(cfg:ModelConfig, # the model the batch is for
+                  batch_size:int=2, # B
+                  seed:int=0, # seeds every value
+                 ) -> dict: # 'audio' (B, W, n_cb, F) int64 + 'audio_mask' (B, W, F) | mel (B, W, n_mels, mel_frames), 'video' (B, W, k, 3, h, w), 'text' (B, W, text_dim), 'has_text' (B, W), 'fmri' (B, n_voxels), 'subject' (B,)
+    "A seeded batch in the model's batch contract (for shape tests and the overfitting check; not data)."
+    g = torch.Generator().manual_seed(seed)
+    B, W = batch_size, cfg.window_trs
+    coarse = torch.rand(B * W * cfg.video_frames_per_tr, 3, 4, 4, generator=g)     # smooth frames: 4x4 colour fields, upsampled
+    video = F.interpolate(coarse, size=(cfg.video_height, cfg.video_width), mode='bilinear', align_corners=False)
+    b = {'video': video.view(B, W, cfg.video_frames_per_tr, 3, cfg.video_height, cfg.video_width),
+         'text': torch.randn(B, W, cfg.text_dim, generator=g), 'has_text': torch.rand(B, W, generator=g) > 0.3}
+    b['text'] = b['text'] / b['text'].norm(dim=-1, keepdim=True) * b['has_text'][..., None]
+    if cfg.use_encodec:
+        b['audio'] = torch.randint(0, cfg.codebook_size, (B, W, cfg.n_codebooks, cfg.frames_per_tr), generator=g)
+        b['audio_mask'] = torch.ones(B, W, cfg.frames_per_tr, dtype=torch.bool)
+        b['audio_mask'][:, ::2, -1] = False                      # every other TR holds one frame fewer
+        b['audio'][:, ::2, :, -1] = b['audio'][:, ::2, :, -2]   # its unused slot repeats the last real frame
+    else: b['audio'] = torch.randn(B, W, cfg.n_mels, cfg.mel_frames, generator=g)
+    if cfg.n_voxels: b['fmri'] = torch.randn(B, cfg.n_voxels, generator=g)
+    b['subject'] = torch.randint(-1, cfg.n_subjects, (B,), generator=g)
+    return b
+
 # %% ../nbs/08_models.ipynb #2a502f8b
-class BatchError(ValueError):
+class BatchError(GibletError, ValueError):
     "A model batch does not match the `ModelConfig`; the message says which key, what was expected and how to fix it."
 
 def _shape_err(key, x, want, fix): raise BatchError(f"batch['{key}'] has shape {tuple(x.shape)}, expected {want}. {fix}")
 
-def check_batch(batch:dict, cfg:ModelConfig) -> int:
+# %% ../nbs/08_models.ipynb #917efecd
+def check_batch(batch:dict, # a model batch (see `example_batch` for the keys and shapes)
+                cfg:ModelConfig, # the model it is for
+               ) -> int: # the batch size B
     "Validate a model batch against `cfg` (keys, dtypes, shapes, code range, subject range); returns the batch size."
     need = ['audio', 'video', 'text', 'has_text'] + (['audio_mask'] if cfg.use_encodec else [])
     missing = [k for k in need if k not in batch]
@@ -342,7 +403,8 @@ def check_batch(batch:dict, cfg:ModelConfig) -> int:
 # %% ../nbs/08_models.ipynb #8119e822
 class MultimodalAutoencoder(nn.Module):
     "Window of stimulus TRs -> fMRI at the window's last TR + reconstructions of the last `decode_trs` TRs. Computes no loss."
-    def __init__(self, cfg:ModelConfig):
+    def __init__(self, cfg:ModelConfig, # the whole model; `n_voxels` must be set (from the data)
+                ):
         super().__init__()
         if cfg.n_voxels is None:
             raise ConfigError('ModelConfig.n_voxels is not set; size the fMRI head from the data: ModelConfig(n_voxels=fmri.shape[-1]).')
@@ -362,52 +424,67 @@ class MultimodalAutoencoder(nn.Module):
         self.video_decoder = VideoDecoder(cfg)
         self.text_decoder = nn.Sequential(nn.Linear(cfg.bottleneck_dim, d), nn.GELU(), nn.Linear(d, cfg.text_dim))
 
-    def encode(self, batch:dict) -> torch.Tensor:
-        "Per-TR bottleneck latents (B, W, bottleneck_dim) of a validated batch."
-        cfg = self.cfg
-        B, W = batch['audio'].shape[:2]
-        flat = lambda x: x.reshape(B * W, *x.shape[2:])
-        audio = self.audio_encoder(flat(batch['audio']), flat(batch['audio_mask']) if cfg.use_encodec else None)
-        video = self.video_encoder(flat(batch['video']))
-        text = self.text_encoder(flat(batch['text']), flat(batch['has_text']))
-        tokens = self.token(torch.cat([audio, video, text], 1)).view(B, W, -1)
-        return self.bottleneck(self.fusion(tokens))
+# %% ../nbs/08_models.ipynb #7262b817
+@patch
+def encode(self:MultimodalAutoencoder, batch:dict, # a validated batch (`check_batch`)
+          ) -> torch.Tensor: # (B, W, bottleneck_dim)
+    "Per-TR bottleneck latents (B, W, bottleneck_dim) of a validated batch."
+    cfg = self.cfg
+    B, W = batch['audio'].shape[:2]
+    flat = lambda x: x.reshape(B * W, *x.shape[2:])
+    audio = self.audio_encoder(flat(batch['audio']), flat(batch['audio_mask']) if cfg.use_encodec else None)
+    video = self.video_encoder(flat(batch['video']))
+    text = self.text_encoder(flat(batch['text']), flat(batch['has_text']))
+    tokens = self.token(torch.cat([audio, video, text], 1)).view(B, W, -1)
+    return self.bottleneck(self.fusion(tokens))
 
-    def predict_fmri(self, z:torch.Tensor, subject:torch.Tensor|None=None) -> torch.Tensor:
-        "Latents (B, W, bottleneck_dim) + subject (B,) (-1 = average) -> fMRI at the last TR (B, n_voxels)."
-        y = self.voxel_head(self.fmri_lag(z.flatten(1)))
-        if not self.cfg.subject_adapter: return y
-        if subject is None: subject = torch.full((len(y),), -1, dtype=torch.long, device=y.device)
-        avg = subject < 0
-        s = subject.clamp_min(0)
-        gain = torch.where(avg[:, None], self.subject_gain.mean(0), self.subject_gain[s])
-        bias = torch.where(avg[:, None], self.subject_bias.mean(0), self.subject_bias[s])
-        return y * (1 + gain) + bias
+# %% ../nbs/08_models.ipynb #4753f2df
+@patch
+def predict_fmri(self:MultimodalAutoencoder, z:torch.Tensor, # latents (B, W, bottleneck_dim)
+                 subject:torch.Tensor|None=None, # (B,) int64 subject index, -1 = the subject average (default: all -1)
+                ) -> torch.Tensor: # (B, n_voxels)
+    "Latents (B, W, bottleneck_dim) + subject (B,) (-1 = average) -> fMRI at the last TR (B, n_voxels)."
+    y = self.voxel_head(self.fmri_lag(z.flatten(1)))
+    if not self.cfg.subject_adapter: return y
+    if subject is None: subject = torch.full((len(y),), -1, dtype=torch.long, device=y.device)
+    avg = subject < 0
+    s = subject.clamp_min(0)
+    gain = torch.where(avg[:, None], self.subject_gain.mean(0), self.subject_gain[s])
+    bias = torch.where(avg[:, None], self.subject_bias.mean(0), self.subject_bias[s])
+    return y * (1 + gain) + bias
 
-    def decode(self, z:torch.Tensor) -> dict:
-        "Latents of the TRs to reconstruct (B, D, bottleneck_dim) -> reconstructions keyed by modality, each (B, D, ...)."
-        cfg, (B, D) = self.cfg, z.shape[:2]
-        zf = z.reshape(B * D, -1)
-        unflat = lambda x: x.view(B, D, *x.shape[1:])
-        tables = self.audio_encoder.embed.weight if cfg.use_encodec and cfg.audio_head == 'classification' else None
-        a = unflat(self.audio_decoder(zf, tables))
-        key = 'mel' if not cfg.use_encodec else ('audio_logits' if cfg.audio_head == 'classification' else 'audio_pred')
-        return {key: a, 'video': unflat(self.video_decoder(zf)), 'text': unflat(self.text_decoder(zf))}
+# %% ../nbs/08_models.ipynb #20d7472c
+@patch
+def decode(self:MultimodalAutoencoder, z:torch.Tensor, # latents of the TRs to reconstruct (B, D, bottleneck_dim)
+          ) -> dict: # reconstructions keyed by modality, each (B, D, ...)
+    "Latents of the TRs to reconstruct (B, D, bottleneck_dim) -> reconstructions keyed by modality, each (B, D, ...)."
+    cfg, (B, D) = self.cfg, z.shape[:2]
+    zf = z.reshape(B * D, -1)
+    unflat = lambda x: x.view(B, D, *x.shape[1:])
+    tables = self.audio_encoder.embed.weight if cfg.use_encodec and cfg.audio_head == 'classification' else None
+    a = unflat(self.audio_decoder(zf, tables))
+    key = 'mel' if not cfg.use_encodec else ('audio_logits' if cfg.audio_head == 'classification' else 'audio_pred')
+    return {key: a, 'video': unflat(self.video_decoder(zf)), 'text': unflat(self.text_decoder(zf))}
 
-    def forward(self, batch:dict) -> dict:
-        """Batch (see `check_batch`) -> {'fmri': (B, n_voxels), 'latent': (B, W, bottleneck_dim),
-        'audio_logits': (B, D, n_cb, F, K) | 'audio_pred': (B, D, n_cb, F) | 'mel': (B, D, n_mels, mel_frames),
-        'video': (B, D, k, 3, h, w), 'text': (B, D, text_dim)} with D = decode_trs (the window's last TRs)."""
-        check_batch(batch, self.cfg)
-        z = self.encode(batch)
-        out = {'fmri': self.predict_fmri(z, batch.get('subject')), 'latent': z}
-        out.update(self.decode(z[:, -self.cfg.decode_trs:]))
-        return out
+# %% ../nbs/08_models.ipynb #57a01af8
+@patch
+def forward(self:MultimodalAutoencoder, batch:dict, # a model batch (see `check_batch`)
+           ) -> dict:
+    """Batch (see `check_batch`) -> {'fmri': (B, n_voxels), 'latent': (B, W, bottleneck_dim),
+    'audio_logits': (B, D, n_cb, F, K) | 'audio_pred': (B, D, n_cb, F) | 'mel': (B, D, n_mels, mel_frames),
+    'video': (B, D, k, 3, h, w), 'text': (B, D, text_dim)} with D = decode_trs (the window's last TRs)."""
+    check_batch(batch, self.cfg)
+    z = self.encode(batch)
+    out = {'fmri': self.predict_fmri(z, batch.get('subject')), 'latent': z}
+    out.update(self.decode(z[:, -self.cfg.decode_trs:]))
+    return out
 
 # %% ../nbs/08_models.ipynb #492c5a12
 VOXEL_HEAD = ('voxel_head', 'subject_gain', 'subject_bias')
 
-def parameter_table(model:nn.Module, show:bool=True) -> dict:
+def parameter_table(model:nn.Module, # any model (giblet's: MultimodalAutoencoder)
+                    show:bool=True, # print the table
+                   ) -> dict: # {component: parameters, ..., 'total excluding voxel head', 'total'}
     "Parameters per top-level component of `model` (shared tensors counted once, where first owned); prints a table when `show`."
     rows, seen = {}, set()
     for name, p in model.named_parameters():       # named_parameters yields each shared tensor once
@@ -424,37 +501,24 @@ def parameter_table(model:nn.Module, show:bool=True) -> dict:
             print(f'{k:{w}s} {v:>12,d}')
     return rows
 
-# %% ../nbs/08_models.ipynb #1e060dc2
-def example_batch(cfg:ModelConfig, batch_size:int=2, seed:int=0) -> dict:
-    "A seeded batch in the model's batch contract (for shape tests and the overfitting check; not data)."
-    g = torch.Generator().manual_seed(seed)
-    B, W = batch_size, cfg.window_trs
-    coarse = torch.rand(B * W * cfg.video_frames_per_tr, 3, 4, 4, generator=g)     # smooth frames: 4x4 colour fields, upsampled
-    video = F.interpolate(coarse, size=(cfg.video_height, cfg.video_width), mode='bilinear', align_corners=False)
-    b = {'video': video.view(B, W, cfg.video_frames_per_tr, 3, cfg.video_height, cfg.video_width),
-         'text': torch.randn(B, W, cfg.text_dim, generator=g), 'has_text': torch.rand(B, W, generator=g) > 0.3}
-    b['text'] = b['text'] / b['text'].norm(dim=-1, keepdim=True) * b['has_text'][..., None]
-    if cfg.use_encodec:
-        b['audio'] = torch.randint(0, cfg.codebook_size, (B, W, cfg.n_codebooks, cfg.frames_per_tr), generator=g)
-        b['audio_mask'] = torch.ones(B, W, cfg.frames_per_tr, dtype=torch.bool)
-        b['audio_mask'][:, ::2, -1] = False                      # every other TR holds one frame fewer
-        b['audio'][:, ::2, :, -1] = b['audio'][:, ::2, :, -2]   # its unused slot repeats the last real frame
-    else: b['audio'] = torch.randn(B, W, cfg.n_mels, cfg.mel_frames, generator=g)
-    if cfg.n_voxels: b['fmri'] = torch.randn(B, cfg.n_voxels, generator=g)
-    b['subject'] = torch.randint(-1, cfg.n_subjects, (B,), generator=g)
-    return b
-
 # %% ../nbs/08_models.ipynb #226c218e
-def logits_to_codes(logits:torch.Tensor) -> np.ndarray:
+def logits_to_codes(logits:torch.Tensor, # code logits (..., n_cb, F, K)
+                   ) -> np.ndarray: # int64 (n, n_cb, F)
     "Code logits (..., n_cb, F, K) -> most likely codes as int64 (n, n_cb, F), leading axes flattened."
     return logits.detach().argmax(-1).reshape(-1, *logits.shape[-3:-1]).cpu().numpy().astype(np.int64)
 
-def predictions_to_codes(pred:torch.Tensor, codebook_size:int=1024) -> np.ndarray:
+# %% ../nbs/08_models.ipynb #b6b38909
+def predictions_to_codes(pred:torch.Tensor, # regression-head outputs (..., n_cb, F)
+                         codebook_size:int=1024, # K
+                        ) -> np.ndarray: # int64 (n, n_cb, F)
     "Regression-head outputs (..., n_cb, F) in [0, K-1] -> rounded, clipped int64 codes (n, n_cb, F)."
     c = pred.detach().round().clamp(0, codebook_size - 1).to(torch.int64)
     return c.reshape(-1, *pred.shape[-2:]).cpu().numpy()
 
-def outputs_to_features(outputs:dict, cfg:ModelConfig) -> dict:
+# %% ../nbs/08_models.ipynb #da6fc599
+def outputs_to_features(outputs:dict, # the model's outputs (`MultimodalAutoencoder.forward`)
+                        cfg:ModelConfig, # the model's config (codebook_size)
+                       ) -> dict:
     "Model outputs -> numpy arrays in the processors' formats: 'codes' or 'mel', 'frames' (n, k, 3, h, w), 'text' (n, d), 'fmri' (B, n_voxels)."
     flat = lambda x: x.detach().reshape(-1, *x.shape[2:]).float().cpu().numpy()
     res = {'frames': flat(outputs['video']).clip(0, 1), 'text': flat(outputs['text']),

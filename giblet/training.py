@@ -249,7 +249,8 @@ class Trainer:
         self.epoch, self.best_val, self.bad_epochs, self.history = 0, math.inf, 0, []
         self._resume_note = None   # {'resumed_at_epoch', 'changed'} until the next epoch's history record takes it
 
-    def lr_at(self, step:int) -> float:
+    def lr_at(self, step:int, # optimiser step, 0-based
+             ) -> float:
         "The learning-rate multiplier at optimiser `step`, on a schedule of `schedule_epochs` (default `epochs`) epochs."
         c = self.cfg
         return lr_multiplier(step, self.steps_per_epoch * (c.schedule_epochs or c.epochs), c.warmup_frac, c.min_lr_frac)
