@@ -4,26 +4,22 @@ Generates responses in which 10 % of the voxels carry a planted linear response 
 and the rest is noise, then times, on the held-out test block (the last 20 % of TRs, after a 10-TR gap):
 `voxel_correlations`, `permutation_test` (phase randomisation, the default; circular shifts by FFT; block permutation), and `ridge_baseline`
 (himalaya, FIR delays 1..6, contiguous CV folds on the training TRs). Prints the figures and writes
-bench/results/evaluation.json (wall times, peak RSS, and the correlations found, as a sanity check).
+bench/results/evaluation.json (wall times in s, peak RSS in GB, and the correlations found, as a sanity check), with the
+git commit it measured.
 
     OMP_NUM_THREADS=2 timeout 1800 python bench/bench_evaluation.py [--n-voxels 85000] [--n-trs 920]
 """
 from __future__ import annotations
-import argparse, json, os, platform, tempfile, time
-from pathlib import Path
+import argparse, os, time
 import numpy as np
-
-def peak_rss() -> int:
-    "This process's peak resident set size in bytes (VmHWM)."
-    kb = int([l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmHWM:')][0].split()[1])
-    return kb * 1024
+from _bench import RESULTS, machine_info, peak_rss_gb, write_result
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--n-voxels', type=int, default=85000); ap.add_argument('--n-trs', type=int, default=920)
     ap.add_argument('--n-features', type=int, default=64); ap.add_argument('--n-permutations', type=int, default=1000)
     ap.add_argument('--block-permutations', type=int, default=100)
-    ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'evaluation.json'))
+    ap.add_argument('--out', default=str(RESULTS/'evaluation.json'))
     a = ap.parse_args()
     import torch; torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 2)))
     from giblet.alignment import fir_delays
@@ -45,7 +41,7 @@ def main():
     # "model" prediction for timing the metrics: the planted signal plus independent error
     pred = signal[test] + rng.standard_normal((n_test, n_vox), dtype=np.float32)
     res = {'n_trs': n_trs, 'n_voxels': n_vox, 'n_test_trs': int(n_test), 'n_features': n_feat,
-           'rss_after_generation_bytes': peak_rss()}
+           'peak_rss_after_generation_gb': peak_rss_gb()}
     print(f'data: {n_trs} TRs x {n_vox} voxels ({n_plant} planted), test block {n_test} TRs', flush=True)
 
     t0 = time.time(); r = voxel_correlations(pred, Y[test]); res['voxel_correlations_s'] = time.time() - t0
@@ -64,16 +60,12 @@ def main():
     print(f"ridge_baseline (delays 1..6, {n_feat * 6} regressors): {res['ridge_baseline_s']:.2f} s", flush=True)
     ceiling = signal_ceiling(signal[test], Y[test])
     summary = summarize_fmri(r, planted, ceiling, ridge.r, perm)
-    res.update(peak_rss_bytes=peak_rss(), summary=summary, p_block=perm_b.p_mean, p_circular=perm_c.p_mean,
+    res.update(peak_rss_gb=peak_rss_gb(), summary=summary, p_block=perm_b.p_mean, p_circular=perm_c.p_mean,
                noise_voxel_fpr_p05={m: float((q.p_voxel[~planted] < 0.05).mean()) for m, q in (('phase', perm), ('circular', perm_c), ('block', perm_b))},
-               machine=dict(cpus=os.cpu_count(), omp_threads=os.environ.get('OMP_NUM_THREADS'), load_avg_1min=os.getloadavg()[0],
-                            python=platform.python_version()))
-    print(f"peak RSS {res['peak_rss_bytes'] / 1e9:.2f} GB; mean r planted {summary['mean_r_planted']:.3f} (ridge "
+               machine=machine_info())
+    print(f"peak RSS {res['peak_rss_gb']:.2f} GB; mean r planted {summary['mean_r_planted']:.3f} (ridge "
           f"{summary['ridge_mean_r_planted']:.3f}, ceiling {summary['ceiling_mean_planted']:.3f}), other {summary['mean_r_other']:.3f}; "
           f"p(mean r) = {summary['p_value_mean_r']:.4f}", flush=True)
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f'.{out.name}.'); os.close(fd)
-    Path(tmp).write_text(json.dumps(jsonable(res), indent=1)); os.replace(tmp, out)
-    print(f'wrote {out}')
+    print(f'wrote {write_result(a.out, jsonable(res))}')
 
 if __name__ == '__main__': main()

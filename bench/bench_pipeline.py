@@ -9,38 +9,29 @@ Model/training: `demo_config()` (subject-average target, its default epochs and 
 same TrainConfig (same maximum epochs, patience and seed) and only changes the audio head or the audio features.
 Figures: held-out (test block) mean r on planted vs other voxels, ridge baseline, noise ceiling, ceiling fraction,
 permutation p-value, code accuracy vs chance, video PSNR/SSIM, text retrieval vs chance, test-block losses, wall time of
-each stage and peak RSS (VmHWM, reset before each stage via /proc/self/clear_refs where the kernel allows it).
-Writes bench/results/pipeline.json; the generated data and runs live in a temporary folder that is deleted.
+each stage (s) and peak RSS (GB; VmHWM, reset before each stage via /proc/self/clear_refs where the kernel allows it).
+Writes bench/results/pipeline.json (with the git commit it measured); the generated data and runs live in a temporary
+folder that is deleted.
 """
 from __future__ import annotations
-import argparse, dataclasses, json, os, platform, shutil, sys, tempfile, time, warnings
+import argparse, dataclasses, json, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-
-def vm(key:str='VmHWM') -> int:
-    "A /proc/self/status memory figure in bytes (VmHWM: peak RSS, VmRSS: current)."
-    return int([l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith(key + ':')][0].split()[1]) * 1024
-
-def reset_peak() -> bool:
-    "Reset VmHWM to the current RSS (Linux clear_refs '5'); returns whether it worked."
-    try: Path('/proc/self/clear_refs').write_text('5'); return True
-    except OSError: return False
-
-def load() -> list: return [round(x, 2) for x in os.getloadavg()]
+from _bench import RESULTS, load_avg, machine_info, peak_rss_gb, reset_peak_rss, rss_gb, write_result
 
 class Stage:
-    "Times a stage and records its peak RSS (since the reset at its start) and the machine load."
+    "Times an in-process stage and records its peak RSS (since the reset at its start) and the machine load."
     def __init__(self, name:str, log:dict): self.name, self.log = name, log
     def __enter__(self):
-        self.reset = reset_peak(); self.rss0 = vm('VmRSS'); self.t0 = time.perf_counter(); self.load0 = load()
+        self.reset = reset_peak_rss(); self.rss0 = rss_gb(); self.t0 = time.perf_counter(); self.load0 = load_avg()
         print(f'--- {self.name} (load {self.load0})', flush=True); return self
     def __exit__(self, *exc):
         if exc[0] is not None: return False
-        rec = dict(seconds=round(time.perf_counter() - self.t0, 2), peak_rss_mb=round(vm() / 2**20, 1),
-                   rss_at_start_mb=round(self.rss0 / 2**20, 1), peak_is_stage_only=self.reset,
-                   load_avg_start=self.load0, load_avg_end=load())
+        rec = dict(wall_s=round(time.perf_counter() - self.t0, 2), peak_rss_gb=peak_rss_gb(),
+                   rss_at_start_gb=self.rss0, peak_is_stage_only=self.reset,
+                   load_avg_start=self.load0, load_avg_end=load_avg())
         self.log[self.name] = rec
         print(f'    {self.name}: {rec}', flush=True)
 
@@ -64,7 +55,7 @@ def test_losses(model, data, target:str='average', batch_size:int=16) -> dict:
 @torch.no_grad()
 def mel_test_nmse(model, data) -> float:
     "Normalised MSE of the predicted log-mel over the whole test block: MSE / variance of the true log-mel (1 = predicting its mean)."
-    from giblet.cli import predict
+    from giblet.pipeline import predict
     p = predict(model, data, 'test', subjects=data.subjects[:1])
     true = np.asarray(data.audio[p['trs']], dtype=np.float32)
     pred = p['mel'].reshape(true.shape)
@@ -84,8 +75,8 @@ def summarise(metrics:dict, history:list, train_s:float, eval_s:float, model, da
                   n_voxels_p05=f.get('n_voxels_p05'), n_planted=f.get('n_planted'), n_voxels=f.get('n_voxels'),
                   note='mean_r_*: per-subject r averaged; subject_average_*: r of the subject-average prediction vs the subject-average response (the ridge is fit on the subject average; compare ridge_* with subject_average_*); ceiling from the planted noiseless signal vs one subject'),
         test_losses=test_losses(model, data), epochs_run=len(history), best_epoch=best['epoch'],
-        train_seconds=round(train_s, 1), seconds_per_epoch=round(sum(h['seconds'] for h in history) / len(history), 2),
-        evaluate_seconds=round(eval_s, 1), parameters_total=metrics['model_parameters']['total'])
+        train_s=round(train_s, 1), epoch_s=round(sum(h['seconds'] for h in history) / len(history), 2),
+        evaluate_s=round(eval_s, 1), parameters_total=metrics['model_parameters']['total'])
     if 'audio' in metrics:
         a = metrics['audio']
         out['audio'] = dict(code_accuracy=r3(a['mean_accuracy']), code_accuracy_per_codebook=[r3(x) for x in a.get('accuracy', [])],
@@ -102,14 +93,15 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--workdir', default=None, help='parent of the temporary folder (default: the system temporary folder)')
     ap.add_argument('--keep', action='store_true', help='keep the temporary folder (data, runs, reports)')
-    ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'pipeline.json'))
+    ap.add_argument('--out', default=str(RESULTS/'pipeline.json'))
     a = ap.parse_args()
     torch.set_num_threads(2)
     from giblet.synthetic import generate
     from giblet.data import prepare_dataset
-    from giblet.cli import demo_config, train_model, evaluate_model
+    from giblet.pipeline import demo_config, train_model, evaluate_model
+    from giblet.audio import UntrainedCodecWarning
     from giblet.models import ModelConfig
-    t_all = time.perf_counter()
+    t_all = time.perf_counter(); machine = machine_info(torch_threads=torch.get_num_threads())
     work = Path(tempfile.mkdtemp(prefix='giblet_bench_pipeline_', dir=a.workdir))
     stages, variants = {}, {}
     try:
@@ -118,7 +110,7 @@ def main():
         with Stage('generate', stages):
             generate(work/'data', n_trs=a.n_trs, n_subjects=a.n_subjects, seed=a.seed)
         with Stage('prepare', stages), warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='.*UNTRAINED.*')
+            warnings.simplefilter('ignore', UntrainedCodecWarning)
             data = prepare_dataset(work/'data', config=cfg.data, verbose=False)
         am = data.audio_meta
         with Stage('train', stages):
@@ -133,7 +125,7 @@ def main():
         main_fig['audio_decoded'] = {k: x for k, x in metrics['audio'].items() if k not in ('accuracy', 'mean_accuracy', 'chance_majority', 'chance_uniform')}
         main_fig['history'] = [{k: (round(x, 4) if isinstance(x, float) else x) for k, x in h.items()} for h in hist]
         variants['classification_encodec'] = {k: main_fig[k] for k in ('fmri', 'audio', 'test_losses', 'epochs_run', 'best_epoch',
-                                                                       'train_seconds', 'seconds_per_epoch', 'parameters_total')}
+                                                                       'train_s', 'epoch_s', 'parameters_total')}
         # regression head on the same prepared data
         cfg_reg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, audio_head='regression'))
         with Stage('train_regression', stages):
@@ -168,19 +160,16 @@ def main():
                        f'grid and splits (identical: {same_splits}); every variant uses the same TrainConfig (max {cfg.train.epochs} epochs, '
                        f'patience {cfg.train.patience}, seed {cfg.train.seed}); epochs_run can differ by early stopping'),
         stages=stages,
-        peak_rss_mb_whole_run=round(max(s['peak_rss_mb'] for s in stages.values()), 1),
-        total_seconds=round(time.perf_counter() - t_all, 1),
-        machine=dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__, platform=platform.platform(),
-                     python=platform.python_version(), load_avg_end=load()),
-        date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{out.name}.tmp'); tmp.write_text(json.dumps(res, indent=1, default=float) + '\n'); os.replace(tmp, out)
+        peak_rss_gb_whole_run=max(s['peak_rss_gb'] for s in stages.values()),
+        total_s=round(time.perf_counter() - t_all, 1),
+        machine=dict(machine, load_avg_end=load_avg()))
+    out = write_result(a.out, res)
     d = main_fig['fmri']
     print(f"\ndemo: planted r {d['mean_r_planted']} vs other {d['mean_r_other']}; ridge planted {d['ridge_r_planted']}; "
           f"ceiling {d['ceiling_planted']} (fraction {d['ceiling_fraction_planted']}); p {d['p_value']}")
     for k, vv in variants.items():
         print(f"{k:24s} planted r {vv['fmri']['mean_r_planted']} other {vv['fmri']['mean_r_other']} audio {vv.get('audio', {})} "
-              f"epochs {vv['epochs_run']} train {vv['train_seconds']} s")
-    print({k: (s['seconds'], s['peak_rss_mb']) for k, s in stages.items()}, '->', out)
+              f"epochs {vv['epochs_run']} train {vv['train_s']} s")
+    print({k: (s['wall_s'], s['peak_rss_gb']) for k, s in stages.items()}, '->', out)
 
 if __name__ == '__main__': main()

@@ -2,8 +2,8 @@
 
     OMP_NUM_THREADS=2 nice -n 5 timeout 3600 python bench/bench_sherlock.py [--workdir DIR] [--per-subject-steps 20]
 
-Stages, each in a fresh child process (so its peak RSS, VmHWM read from /proc/self/status at the child's end, is its
-own), each bounded by a timeout:
+Stages, each in a fresh child process (`_bench.run_stage`: its peak RSS, VmHWM read from /proc/self/status at the
+child's end, is its own), each bounded by a timeout; times in s, memory and disk in GB:
   generate  `generate(size='sherlock')`: wall/CPU time, peak RSS, disk
   prepare   `prepare_dataset` with the default DataConfig except the UNTRAINED EnCodec codec (offline; codes carry no
             acoustic meaning, which does not change their shape or the cost downstream): time, peak RSS, cache size
@@ -14,23 +14,16 @@ own), each bounded by a timeout:
   subject_steps  N optimiser steps with the per-subject target, timed; the per-subject epoch time is EXTRAPOLATED
             from their median step time (labelled as such)
 The machine's load average (other processes share the 2 cores) is recorded with every figure. Results go to
-bench/results/sherlock.json after every stage (a failed or timed-out stage is recorded as such); the generated data and
-cache (several GB) are deleted at the end.
+bench/results/sherlock.json after every stage (a failed or timed-out stage is recorded as such), with the git commit it
+measured; the generated data and cache (several GB) are deleted at the end.
 """
 from __future__ import annotations
-import argparse, dataclasses, json, os, platform, random, resource, shutil, subprocess, sys, tempfile, time, warnings
+import argparse, json, random, shutil, sys, tempfile, time, warnings
 from pathlib import Path
+import torch   # imported before the measured stage, in each child too
+from _bench import RESULTS, PeakSampler, StageFailed, disk_gb, gb, load_avg, machine_info, rss_gb, run_stage, write_result
 
-OUT = Path(__file__).parent / 'results' / 'sherlock.json'
-
-def vmhwm() -> int:
-    return int([l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmHWM:')][0].split()[1]) * 1024
-
-def load() -> list: return [round(x, 2) for x in os.getloadavg()]
-
-def du(path) -> int: return sum(p.stat().st_size for p in Path(path).rglob('*') if p.is_file())
-
-def mb(b) -> float: return round(b / 2**20, 1)
+OUT = RESULTS/'sherlock.json'
 
 def data_config():
     from giblet.data import DataConfig
@@ -43,17 +36,18 @@ def stage_generate(work:Path, a) -> dict:
     over = dict(n_trs=a.smoke_n_trs, n_subjects=a.smoke_n_subjects) if a.smoke_n_trs else {}   # smoke test of this script only
     generate(work/'data', size='sherlock', seed=0, verbose=True, **over)
     files = {p.relative_to(work/'data').as_posix(): p.stat().st_size for p in (work/'data').rglob('*') if p.is_file()}
-    return dict(disk_mb=mb(sum(files.values())), n_files=len(files),
-                nifti_mb_per_subject=mb(sum(v for k, v in files.items() if k.startswith('sherlock_nii/')) / len(list((work/'data'/'sherlock_nii').iterdir()))),
-                movie_mb=mb(files['stimuli_Sherlock.m4v']))
+    return dict(disk_gb=gb(sum(files.values())), n_files=len(files),
+                nifti_gb_per_subject=gb(sum(v for k, v in files.items() if k.startswith('sherlock_nii/')) / len(list((work/'data'/'sherlock_nii').iterdir()))),
+                movie_gb=gb(files['stimuli_Sherlock.m4v'], 5))
 
 def stage_prepare(work:Path, a) -> dict:
     from giblet.data import prepare_dataset
+    from giblet.audio import UntrainedCodecWarning
     with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*UNTRAINED.*')
+        warnings.simplefilter('ignore', UntrainedCodecWarning)
         d = prepare_dataset(work/'data', cache_dir=work/'cache', config=data_config(), verbose=True)
-    parts = {p.name: mb(du(p)) for p in (work/'cache').iterdir() if p.is_dir()}
-    return dict(cache_mb=mb(du(work/'cache')), cache_parts_mb=parts, n_trs=d.n_trs, n_subjects=len(d.subjects),
+    parts = {p.name: disk_gb(p) for p in (work/'cache').iterdir() if p.is_dir()}
+    return dict(cache_gb=disk_gb(work/'cache'), cache_parts_gb=parts, n_trs=d.n_trs, n_subjects=len(d.subjects),
                 n_voxels=int(d.fmri.n_voxels), splits={k: len(v) for k, v in d.splits.items()},
                 shapes=dict(audio=list(d.audio.shape), audio_dtype=str(d.audio.dtype), video=list(d.video.shape),
                             text=list(d.text.shape), fmri=list(d.fmri.data.shape), fmri_dtype=str(d.fmri.data.dtype)),
@@ -73,14 +67,13 @@ def stage_load(work:Path, a) -> dict:
         t_read = time.perf_counter() - t0
         res[target] = dict(dataset_init_s=round(t_ds, 4), n_samples=len(ds), n_read=len(idx), read_random_s=round(t_read, 3),
                            ms_per_sample=round(1000 * t_read / len(idx), 2),
-                           sample_mb=round(sum(v.numel() * v.element_size() for v in s.values()) / 2**20, 2))
+                           sample_gb=gb(sum(v.numel() * v.element_size() for v in s.values()), 6))
     return res
 
 def _model_and_data(work:Path, target:str):
-    import torch
     from giblet.data import load_prepared, MultimodalDataset
     from giblet.models import ModelConfig, MultimodalAutoencoder, parameter_table
-    from giblet.cli import model_config_for
+    from giblet.pipeline import model_config_for
     d = load_prepared(work/'cache')
     mcfg = model_config_for(d, ModelConfig())
     torch.manual_seed(0)
@@ -101,7 +94,7 @@ def stage_epoch(work:Path, a) -> dict:
     times = []
     tr = Trainer(model, MultimodalLoss(mcfg), train_ds, val_ds, tcfg, checkpoint_dir=work/'ckpt', model_config=config_to_dict(mcfg),
                  on_step=lambda t, e, s: times.append(time.perf_counter()))
-    l0 = load(); t0 = time.perf_counter(); train = tr.train_epoch(); t_train = time.perf_counter() - t0; l1 = load()
+    l0 = load_avg(); t0 = time.perf_counter(); train = tr.train_epoch(); t_train = time.perf_counter() - t0; l1 = load_avg()
     t0 = time.perf_counter(); val = tr.evaluate(); t_val = time.perf_counter() - t0
     (work/'ckpt').mkdir(exist_ok=True)
     t0 = time.perf_counter(); save_checkpoint(tr.state_dict(), work/'ckpt'/'last.pt'); t_save = time.perf_counter() - t0
@@ -113,9 +106,9 @@ def stage_epoch(work:Path, a) -> dict:
                 load_avg_train_start=l0, load_avg_train_end=l1,
                 train_losses={k: round(v, 4) for k, v in train.items()}, val_losses={k: round(v, 4) for k, v in val.items()},
                 parameters=params, parameters_total=params['total'], parameters_excluding_voxel_head=params['total excluding voxel head'],
-                checkpoint_mb=mb((work/'ckpt'/'last.pt').stat().st_size),
+                checkpoint_gb=disk_gb(work/'ckpt'/'last.pt'),
                 checkpoint_note='last.pt as the Trainer writes it: weights + AdamW moments + scheduler/RNG state',
-                weights_only_mb_fp32=mb(4 * params['total']),
+                weights_only_gb_fp32=gb(4 * params['total']),
                 model_config=config_to_dict(mcfg))
 
 def stage_subject_steps(work:Path, a) -> dict:
@@ -129,7 +122,7 @@ def stage_subject_steps(work:Path, a) -> dict:
         times.append(time.perf_counter())
         if len(times) >= a.per_subject_steps + 1: raise _Stop
     tr = Trainer(model, MultimodalLoss(mcfg), train_ds, None, tcfg, on_step=on_step)
-    l0 = load(); t0 = time.perf_counter(); times.append(t0)
+    l0 = load_avg(); t0 = time.perf_counter(); times.append(t0)
     try: tr.train_epoch()
     except _Stop: pass
     steps = np.diff(times)        # step i: from the end of step i-1 (or the start) to the end of step i, data loading included
@@ -140,38 +133,25 @@ def stage_subject_steps(work:Path, a) -> dict:
                 EXTRAPOLATED_epoch_s=round(med * tr.steps_per_epoch, 0), EXTRAPOLATED_epoch_h=round(med * tr.steps_per_epoch / 3600, 2),
                 EXTRAPOLATED_epoch_s_from_mean_step=round(float(steps[1:].mean()) * tr.steps_per_epoch, 0),
                 extrapolation='EXTRAPOLATED, not measured: median step time (steps 2..N) x steps_per_epoch; excludes validation and checkpoint',
-                load_avg_start=l0, load_avg_end=load())
+                load_avg_start=l0, load_avg_end=load_avg())
 
 STAGES = {'generate': (stage_generate, 1200), 'prepare': (stage_prepare, 1800), 'load': (stage_load, 600),
           'epoch': (stage_epoch, 1800), 'subject_steps': (stage_subject_steps, 900)}
 
-def status_mb(key:str) -> float:
-    return mb(int([l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith(key + ':')][0].split()[1]) * 1024)
-
-def child(stage:str, work:Path, a):
-    import threading, torch
+def measure(stage:str, work:str, a) -> dict:
+    "Run one stage inside its child (`run_stage`), sampling the peak of the anonymous memory beside VmHWM."
     torch.set_num_threads(2)
     # VmHWM counts file-backed pages too (the fMRI memmap, which the kernel can drop); sample the anonymous part's peak
-    peak_anon, done = [0.0], threading.Event()
-    def sample():
-        while not done.wait(0.05): peak_anon[0] = max(peak_anon[0], status_mb('RssAnon'))
-    threading.Thread(target=sample, daemon=True).start()
-    l0, c0, t0 = load(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    res = STAGES[stage][0](work, a)
-    c1 = resource.getrusage(resource.RUSAGE_SELF)
-    done.set(); peak_anon[0] = max(peak_anon[0], status_mb('RssAnon'))
-    res.update(peak_rss_anon_mb_sampled_50ms=peak_anon[0], rss_at_end_mb=dict(anon=status_mb('RssAnon'), file=status_mb('RssFile'), shmem=status_mb('RssShmem')),
-               peak_rss_note='peak_rss_mb = VmHWM (anonymous + file-backed pages such as the memory-mapped fMRI cache); '
-                             'peak_rss_anon_mb_sampled_50ms = largest RssAnon seen by a 50 ms sampler (the memory that cannot be dropped)')
-    res.update(wall_s=round(time.perf_counter() - t0, 1), cpu_s=round((c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime), 1),
-               peak_rss_mb=mb(vmhwm()), load_avg_start=res.get('load_avg_start', l0), load_avg_end=load(), torch_threads=torch.get_num_threads())
-    print('RESULT ' + json.dumps(res, default=float), flush=True)
+    l0 = load_avg()
+    with PeakSampler('RssAnon', every_s=0.05) as anon: res = STAGES[stage][0](Path(work), a)
+    res.update(peak_rss_anon_gb_sampled_50ms=anon.peak_gb,
+               rss_at_end_gb=dict(anon=rss_gb('RssAnon'), file=rss_gb('RssFile'), shmem=rss_gb('RssShmem')),
+               peak_rss_note='peak_rss_gb = VmHWM (anonymous + file-backed pages such as the memory-mapped fMRI cache); '
+                             'peak_rss_anon_gb_sampled_50ms = largest RssAnon seen by a 50 ms sampler (the memory that cannot be dropped)',
+               load_avg_start=res.get('load_avg_start', l0), load_avg_end=load_avg(), torch_threads=torch.get_num_threads())
+    return res
 
 # ---------------------------------------------------------------- parent
-def save(results:dict, out:Path):
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{out.name}.tmp'); tmp.write_text(json.dumps(results, indent=1, default=float) + '\n'); os.replace(tmp, out)
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--workdir', default=None, help='parent of the temporary folder (default: the system temporary folder)')
@@ -183,52 +163,44 @@ def main():
     ap.add_argument('--reuse', default=None, help='work folder of an earlier --keep run (rerun some --stages on its data)')
     ap.add_argument('--note', default=None, help='a note stored in the JSON (e.g. what else ran on the machine)')
     ap.add_argument('--out', default=str(OUT))
-    ap.add_argument('--child', default=None, help=argparse.SUPPRESS); ap.add_argument('--work', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.child: child(a.child, Path(a.work), a); return
+    unknown = [s for s in a.stages.split(',') if s not in STAGES]
+    if unknown: ap.error(f'unknown --stages {unknown}; choose from {list(STAGES)}')
     out = Path(a.out)
     work = Path(a.reuse) if a.reuse else Path(tempfile.mkdtemp(prefix='giblet_bench_sherlock_', dir=a.workdir))
     previous = json.loads(out.read_text()) if a.reuse and out.exists() else None
-    env = {**os.environ, 'OMP_NUM_THREADS': '2', 'MKL_NUM_THREADS': '2'}
     results = dict(description='giblet at Sherlock size (generated data: 920 TRs, 17 subjects, 61x73x61 3 mm grid) on 2 CPU threads; '
                                'each stage in a fresh child process (peak RSS = that child\'s VmHWM)',
                    codec_note='prepared with the UNTRAINED EnCodec (offline): the codes have the real shape (8 codebooks x 113 frames per TR) '
                               'but no acoustic meaning; timings and sizes are those of the real pipeline',
-                   machine=dict(cpus=os.cpu_count(), platform=platform.platform(), python=platform.python_version(),
-                                load_avg_start=load()),
-                   date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), stages={}, notes=[a.note] if a.note else [])
-    if previous: previous['notes'] = previous.get('notes', []) + results['notes']; previous['machine']['load_avg_start'] = load(); results = previous
+                   machine=machine_info(), stages={}, notes=[a.note] if a.note else [])
+    if previous:
+        previous.pop('provenance', None)
+        previous['notes'] = previous.get('notes', []) + results['notes']; previous['machine']['load_avg'] = load_avg(); results = previous
     try:
         for stage in a.stages.split(','):
             limit = STAGES[stage][1]
-            print(f'=== {stage} (timeout {limit} s, load {load()})', flush=True)
-            cmd = [sys.executable, __file__, '--child', stage, '--work', str(work), '--per-subject-steps', str(a.per_subject_steps)]
-            if a.smoke_n_trs: cmd += ['--smoke-n-trs', str(a.smoke_n_trs), '--smoke-n-subjects', str(a.smoke_n_subjects)]
-            t0 = time.time()
-            try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)
-            except subprocess.TimeoutExpired as e:
-                results['stages'][stage] = dict(status=f'timed out after {limit} s', load_avg=load()); save(results, out)
-                print(f'{stage}: TIMED OUT after {limit} s'); break
-            wall = time.time() - t0
-            lines = [l for l in r.stdout.splitlines() if l.startswith('RESULT ')]
-            if r.returncode or not lines:
-                results['stages'][stage] = dict(status=f'failed (exit {r.returncode})', stderr_tail=r.stderr[-3000:], load_avg=load())
-                save(results, out); print(r.stdout[-3000:]); print(r.stderr[-3000:], file=sys.stderr); break
-            res = json.loads(lines[-1][7:]); res['wall_s_incl_startup'] = round(wall, 1)
-            log = [l for l in r.stdout.splitlines() if l.startswith('[')]
-            if log: res['log'] = log[-40:]
+            print(f'=== {stage} (timeout {limit} s, load {load_avg()})', flush=True)
             key = f'{stage}_rerun' if a.reuse else stage   # a rerun on kept data is stored beside the first run
-            results['stages'][key] = res; save(results, out)
+            try: r = run_stage(measure, stage, str(work), a, timeout_s=limit, threads=2)
+            except StageFailed as e:
+                status = f'timed out after {limit} s' if e.timed_out else f'failed (exit {e.returncode})'
+                results['stages'][key] = dict(status=status, stderr_tail=e.stderr[-3000:], load_avg=load_avg()); write_result(out, results)
+                print(f'{stage}: {status}'); print(e.stdout[-3000:]); print(e.stderr[-3000:], file=sys.stderr); break
+            res = dict(r['result'], wall_s=round(r['wall_s'], 1), cpu_s=round(r['cpu_s'], 1), peak_rss_gb=r['peak_rss_gb'],
+                       wall_s_incl_startup=round(r['wall_s_incl_startup'], 1))
+            log = [l.replace(str(work), 'WORK') for l in (r['stdout'] + r['stderr']).splitlines() if l.startswith('[')]
+            if log: res['log'] = log[-40:]
+            results['stages'][key] = res; write_result(out, results)
             print(json.dumps({k: v for k, v in res.items() if k not in ('log', 'model_config', 'parameters')}, default=float), flush=True)
     finally:
         if a.keep: print(f'kept {work}')
         else: shutil.rmtree(work, ignore_errors=True); print(f'removed {work}')
-    results['machine']['load_avg_end'] = load()
-    save(results, out)
+    results['machine']['load_avg_end'] = load_avg()
+    write_result(out, results)
     s = results['stages']
-    print('\nsummary:', json.dumps({k: {m: v.get(m) for m in ('wall_s', 'peak_rss_mb', 'disk_mb', 'cache_mb', 'train_epoch_s', 'steps',
-                                                             'checkpoint_mb', 'parameters_total', 'EXTRAPOLATED_epoch_h', 'status') if m in v}
+    print('\nsummary:', json.dumps({k: {m: v.get(m) for m in ('wall_s', 'peak_rss_gb', 'disk_gb', 'cache_gb', 'train_epoch_s', 'steps',
+                                                             'checkpoint_gb', 'parameters_total', 'EXTRAPOLATED_epoch_h', 'status') if m in v}
                                     for k, v in s.items()}, indent=1))
 
 if __name__ == '__main__': main()
