@@ -17,7 +17,7 @@ from .config import ConfigError
 from .alignment import hrf_kernel, zscore
 
 # %% auto #0
-__all__ = ['DecodingError', 'hrf_lags', 'DecodingConfig', 'complete_windows', 'brain_windows']
+__all__ = ['DecodingError', 'hrf_lags', 'DecodingConfig', 'complete_windows', 'brain_windows', 'region_mask', 'apply_region']
 
 # %% ../nbs/12_decoding.ipynb #a5a691d4
 class DecodingError(GibletError, ValueError):
@@ -132,3 +132,127 @@ def brain_windows(fmri, # measured fMRI (n_trs, n_voxels) z-scores: one subject 
                             'complete window: keep those that do with `complete_windows(trs, n_trs, lags)`.')
     w = np.asarray(x[trs[:, None] + np.asarray(lags)[None]], dtype=np.float32)   # (n, K, n_voxels)
     return w.reshape(len(trs), -1) if flatten else w
+
+# %% ../nbs/12_decoding.ipynb #200796c1
+def _reference_mask(reference) -> 'nib.Nifti1Image':
+    "The data's brain mask image from an image, a path, an `FMRICache` (`.mask_img`) or a `PreparedData` (`.fmri.mask_img`)."
+    import nibabel as nib
+    if hasattr(reference, 'fmri') and hasattr(reference.fmri, 'mask_img'): reference = reference.fmri.mask_img
+    if hasattr(reference, 'mask_img'): reference = reference.mask_img
+    if isinstance(reference, (str, Path)): reference = nib.load(str(reference))
+    if not isinstance(reference, nib.spatialimages.SpatialImage) or len(reference.shape) != 3:
+        raise DecodingError(f'reference must be the data\'s 3D brain mask (an image, its path, data.fmri or the prepared data), got {type(reference).__name__}')
+    return reference
+
+# %% ../nbs/12_decoding.ipynb #a2810ba0
+def _as_bool(values:np.ndarray, threshold:float|None, what:str) -> np.ndarray:
+    "`values` as a boolean array: `> threshold` when given, else only 0/1 (or bool) values are accepted."
+    v = np.asarray(values)
+    if threshold is not None:
+        if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)): raise DecodingError(f'threshold must be a number, got {threshold!r}')
+        return np.nan_to_num(v.astype(np.float64), nan=-np.inf) > threshold
+    if v.dtype == bool: return v
+    if not (np.issubdtype(v.dtype, np.number)): raise DecodingError(f'{what} has dtype {v.dtype}; expected a boolean mask')
+    u = np.unique(v[np.isfinite(v)] if np.issubdtype(v.dtype, np.floating) else v)
+    if np.isin(u, (0, 1)).all(): return np.nan_to_num(v) == 1
+    raise DecodingError(f'{what} is not boolean: it holds {len(u)} distinct values in [{u.min():.3g}, {u.max():.3g}] ({v.dtype}), such as '
+                        'probabilities or atlas labels. Threshold it (`threshold=0.5` keeps values > 0.5; for a probabilistic atlas in '
+                        'percent e.g. `threshold=25`), or pick one label of an atlas image first: '
+                        "`nilearn.image.math_img('img == 17', img=atlas)`.")
+
+# %% ../nbs/12_decoding.ipynb #68e9df4e
+def _resample_region(img, ref, what:str) -> np.ndarray:
+    "A boolean 3D region image on another grid -> bool volume on `ref`'s grid (nearest neighbour), with a note on stderr."
+    import nibabel as nib
+    from nilearn.image import resample_to_img
+    from nilearn.image.resampling import BoundingBoxError
+    zooms = lambda im: tuple(round(float(z), 2) for z in im.header.get_zooms()[:3])
+    try:
+        out = resample_to_img(nib.Nifti1Image(img.get_fdata().astype(np.uint8), img.affine), ref, interpolation='nearest',
+                              force_resample=True, copy_header=True)
+    except BoundingBoxError: return np.zeros(ref.shape, bool)
+    except Exception as e:
+        raise DecodingError(f'{what} cannot be resampled to the data grid {tuple(ref.shape)} ({type(e).__name__}: {e}); '
+                            'save it as a 3D NIfTI in the same space as the data (MNI) with a valid affine.') from e
+    vol = np.asarray(out.dataobj) > 0
+    print(f'{what}: grid {tuple(img.shape)} at {zooms(img)} mm differs from the data grid {tuple(ref.shape)} at {zooms(ref)} mm; '
+          f'resampled by nearest neighbour (nilearn): {int(img.get_fdata().astype(bool).sum())} -> {int(vol.sum())} voxels', file=sys.stderr)
+    return vol
+
+# %% ../nbs/12_decoding.ipynb #e7b1ff40
+def _region_volume(mask, ref, threshold:float|None) -> tuple[np.ndarray, str, int]:
+    "A mask image or path -> (bool volume on `ref`'s grid, its name for messages, its voxel count on its own grid)."
+    import nibabel as nib
+    what = f'region mask {mask}' if isinstance(mask, (str, Path)) else 'region mask image'
+    if isinstance(mask, (str, Path)):
+        if not Path(mask).exists(): raise FileNotFoundError(f'{what} does not exist; pass the path of a 3D NIfTI mask (.nii or .nii.gz)')
+        try: mask = nib.load(str(mask))
+        except Exception as e: raise DecodingError(f'{what} cannot be read as NIfTI ({type(e).__name__}: {e}); save it with nibabel or nilearn') from e
+    shape = mask.shape
+    if len(shape) == 4 and shape[3] == 1: mask = nib.Nifti1Image(np.asanyarray(mask.dataobj)[..., 0], mask.affine)
+    if len(mask.shape) != 3:
+        raise DecodingError(f'{what} has shape {tuple(shape)}: it cannot be resampled to the data grid; a region mask must be a 3D volume '
+                            '(one label or a thresholded map; for a 4D atlas pick one volume with nilearn.image.index_img).')
+    vals = _as_bool(np.asanyarray(mask.dataobj), threshold, what)
+    img = nib.Nifti1Image(vals.astype(np.uint8), mask.affine)
+    if tuple(mask.shape) == tuple(ref.shape) and np.allclose(mask.affine, ref.affine, atol=1e-3): return vals, what, int(vals.sum())
+    return _resample_region(img, ref, what), what, int(vals.sum())
+
+# %% ../nbs/12_decoding.ipynb #db3d83af
+def region_mask(mask, # boolean voxel mask (n_voxels,) in the cache's voxel order, a bool volume on the data grid, or a NIfTI image / path (any grid)
+                reference, # the data's brain mask: an image or path, `data.fmri` (FMRICache) or the prepared data
+                threshold:float|None=None, # keep values > threshold (for probability maps); None: the mask must be boolean (0/1)
+               ) -> np.ndarray: # (n_voxels,) bool
+    "The region as a boolean voxel vector (n_voxels,) on the data's brain mask; NIfTI on another grid is resampled (nearest, noted on stderr)."
+    ref = _reference_mask(reference)
+    brain = np.asanyarray(ref.dataobj) > 0; n_vox = int(brain.sum())
+    import nibabel as nib
+    if isinstance(mask, (str, Path, nib.spatialimages.SpatialImage)): vol, what, n_source = _region_volume(mask, ref, threshold)
+    else:
+        m = np.asarray(mask.detach().cpu() if hasattr(mask, 'detach') else mask); what = 'region mask'; n_source = None
+        if m.shape == (n_vox,): return _check_region(_as_bool(m, threshold, what), what, n_inside_grid=None)
+        if m.shape != brain.shape:
+            raise DecodingError(f'{what} has shape {m.shape}; expected ({n_vox},) voxels of the brain mask or a volume of the data grid '
+                                f'{brain.shape}. A mask on another grid must come as a NIfTI image (with its affine) to be resampled.')
+        vol = _as_bool(m, threshold, what)
+    return _check_region(vol[brain], what, n_inside_grid=int(vol.sum()), n_source=n_source)
+
+# %% ../nbs/12_decoding.ipynb #56df715e
+def _check_region(v:np.ndarray, what:str, n_inside_grid:int|None, n_source:int|None=None) -> np.ndarray:
+    "Refuse an empty region, one off the data grid or one outside the brain mask; note on stderr the voxels outside the brain that were dropped."
+    n = int(v.sum())
+    if n_inside_grid == 0 and n_source:
+        raise DecodingError(f'{what} does not overlap the data grid: none of its {n_source} voxels falls inside the data\'s field of view after '
+                            'resampling; check that mask and data are in the same space (e.g. both MNI152) and orientation.')
+    if n_inside_grid == 0 or (n_inside_grid is None and n == 0):
+        raise DecodingError(f'{what} is empty on the data grid (no voxel set); check the label or threshold, and that the mask is in the data\'s space (MNI).')
+    if n == 0:
+        raise DecodingError(f'{what} does not overlap the brain mask: its {n_inside_grid} voxels on the data grid all lie outside the brain; '
+                            'check that mask and data are in the same space and orientation (e.g. both MNI152).')
+    if n_inside_grid is not None and n < n_inside_grid:
+        print(f'{what}: {n_inside_grid - n} of its {n_inside_grid} voxels lie outside the brain mask and are left out ({n} used)', file=sys.stderr)
+    return v
+
+# %% ../nbs/12_decoding.ipynb #b5c13ccc
+def apply_region(fmri, # fMRI with voxels on the last axis: (n_trs, n_voxels) or windows (n, K, n_voxels)
+                 mask, # region: bool (n_voxels,), or anything `region_mask` takes (with `reference`)
+                 mode:Literal['region', 'lesion']='region', # 'region': keep only the mask's voxels; 'lesion': remove them
+                 reference=None, # the data's brain mask, needed when `mask` is not a voxel vector
+                 threshold:float|None=None, # passed to `region_mask`
+                ) -> np.ndarray: # same shape, float32
+    "A float32 copy of `fmri` (..., n_voxels) with the voxels outside (region) or inside (lesion) the mask set to 0, their training mean."
+    if mode not in ('region', 'lesion'): raise DecodingError(f"mode must be 'region' or 'lesion', got {mode!r}")
+    x = np.array(fmri.detach().cpu() if hasattr(fmri, 'detach') else fmri, dtype=np.float32)
+    m = np.asarray(mask)
+    if not (m.dtype == bool and m.ndim == 1):
+        if reference is None: raise DecodingError('mask is not a boolean voxel vector; pass `reference` (the data\'s brain mask) to place it')
+        m = region_mask(mask, reference, threshold)
+    if x.ndim < 1 or x.shape[-1] != len(m):
+        raise DecodingError(f'fMRI has {x.shape[-1] if x.ndim else 0} voxels on its last axis but the mask {len(m)}; '
+                            'build the mask with region_mask(mask, data.fmri) on the same brain mask as the fMRI.')
+    if not m.any(): raise DecodingError('the region mask is empty: no voxel would be decoded from (region) or removed (lesion)')
+    if mode == 'lesion' and m.all():
+        raise DecodingError(f'the lesion mask covers the whole brain ({len(m)} of {len(m)} voxels): nothing is left to decode from; '
+                            "lesion a smaller region (for the whole brain, decode without --lesion).")
+    x[..., ~m if mode == 'region' else m] = 0
+    return x
