@@ -17,7 +17,8 @@ from .config import ConfigError
 from .alignment import hrf_kernel, zscore
 
 # %% auto #0
-__all__ = ['DecodingError', 'hrf_lags', 'DecodingConfig', 'complete_windows', 'brain_windows', 'region_mask', 'apply_region']
+__all__ = ['DecodingError', 'hrf_lags', 'DecodingConfig', 'complete_windows', 'brain_windows', 'region_mask', 'apply_region',
+           'segment_features', 'similarity_matrix', 'Identification', 'identification', 'plot_identification']
 
 # %% ../nbs/12_decoding.ipynb #a5a691d4
 class DecodingError(GibletError, ValueError):
@@ -256,3 +257,114 @@ def apply_region(fmri, # fMRI with voxels on the last axis: (n_trs, n_voxels) or
                             "lesion a smaller region (for the whole brain, decode without --lesion).")
     x[..., ~m if mode == 'region' else m] = 0
     return x
+
+# %% ../nbs/12_decoding.ipynb #fa0da247
+def _as_features(x, name:str) -> np.ndarray:
+    "Per-TR features (n_trs, d) (a 1D array is one feature) as float64, checked finite."
+    x = np.asarray(x.detach().cpu() if hasattr(x, 'detach') else x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise DecodingError(f'{name} has dtype {x.dtype}; identification compares continuous float features: integer codes are categorical '
+                            '(turn them into features first, e.g. code histograms with giblet.evaluation.baseline_features), or cast real values with .astype(np.float32)')
+    x = x.astype(np.float64)
+    if x.ndim == 1: x = x[:, None]
+    if x.ndim != 2: x = x.reshape(len(x), -1)
+    if not np.isfinite(x).all(): raise DecodingError(f'{name} holds {int((~np.isfinite(x)).sum())} NaN or infinite values; decode or mask those TRs first')
+    return x
+
+# %% ../nbs/12_decoding.ipynb #723a655c
+def segment_features(x, # per-TR features (n_trs, d)
+                     segment_trs:int=1, # TRs per segment
+                    ) -> np.ndarray: # (n_trs // segment_trs, segment_trs * d)
+    "Consecutive, non-overlapping segments of `segment_trs` TRs, each the concatenation of its TRs' features; trailing TRs that fill no segment are left out."
+    x = _as_features(x, 'features')
+    if isinstance(segment_trs, bool) or not isinstance(segment_trs, (int, np.integer)) or segment_trs < 1:
+        raise DecodingError(f'segment_trs must be a positive integer, got {segment_trs!r}')
+    n = len(x) // segment_trs
+    return x[:n * segment_trs].reshape(n, segment_trs * x.shape[1])
+
+# %% ../nbs/12_decoding.ipynb #1690014e
+def similarity_matrix(decoded, # decoded features (N, d), one row per segment
+                      true, # true features (N, d)
+                      metric:Literal['correlation', 'cosine']='correlation', # Pearson r across features, or cosine
+                     ) -> np.ndarray: # (N, N) float64: [i, j] = similarity of decoded i with true j
+    "Similarity of every decoded row with every true row, (N, N); a constant (correlation) or zero (cosine) row has similarity 0 with everything."
+    a, b = _as_features(decoded, 'decoded'), _as_features(true, 'true')
+    if a.shape[1] != b.shape[1]: raise DecodingError(f'decoded has {a.shape[1]} features per segment but true has {b.shape[1]}; decode into the same feature space')
+    if metric == 'correlation':
+        if a.shape[1] < 2: raise DecodingError('a correlation across features needs at least 2 features per segment; use longer segments or metric="cosine"')
+        return zscore(a, axis=1) @ zscore(b, axis=1).T / a.shape[1]
+    if metric == 'cosine':
+        unit = lambda x: x / np.where((n := np.linalg.norm(x, axis=1, keepdims=True)) == 0, 1, n)
+        return unit(a) @ unit(b).T
+    raise DecodingError(f"metric must be 'correlation' or 'cosine', got {metric!r}")
+
+# %% ../nbs/12_decoding.ipynb #7999b505
+def _rank_matrix(S:np.ndarray) -> np.ndarray:
+    "R[i, j] = number of other true segments at least as similar to decoded i as true segment j (0 = ranked first; ties count against j)."
+    s = np.sort(S, axis=1)
+    return np.stack([len(row) - np.searchsorted(srt, row, side='left') - 1 for row, srt in zip(S, s)])
+
+# %% ../nbs/12_decoding.ipynb #7e55857c
+@dataclass
+class Identification:
+    "Identification of N test segments from decoded features (`identification`); `summary()` holds the figures for a report."
+    top1: float # share of segments whose own true features rank first
+    top5: float # share ranked among the first five
+    chance_top1: float # 1 / N
+    chance_top5: float # min(1, 5 / N)
+    p_value: float # label-permutation p-value of the mean rank
+    n: int # segments N
+    rank_accuracy: float # 1 - mean rank / (N - 1): 0.5 at chance, 1 when every segment ranks first
+    similarity: np.ndarray # (N, N): [i, j] = similarity of decoded segment i with true segment j
+    ranks: np.ndarray # (N,) rank of each segment's own true features (0 = first)
+    segment_trs: int # TRs per segment
+    metric: str # 'correlation' or 'cosine'
+    n_permutations: int # permutations behind `p_value`
+    n_trs_unused: int # trailing TRs that filled no segment
+
+    def summary(self) -> dict:
+        "The scalar figures (no matrices), JSON-ready."
+        return {k: getattr(self, k) for k in ('top1', 'top5', 'chance_top1', 'chance_top5', 'p_value', 'n', 'rank_accuracy',
+                                              'segment_trs', 'metric', 'n_permutations', 'n_trs_unused')}
+
+# %% ../nbs/12_decoding.ipynb #f18db070
+def identification(decoded, # decoded features per TR (n_trs, d), e.g. a decoder's output on the test block
+                   true, # true features of the same TRs (n_trs, d)
+                   segment_trs:int=1, # TRs per segment (consecutive, non-overlapping; trailing TRs left out)
+                   n_permutations:int=1000, # label permutations for the p-value (0: no p-value, NaN)
+                   seed:int=0, # seeds the permutations
+                   metric:Literal['correlation', 'cosine']='correlation', # similarity of decoded and true segment features
+                  ) -> Identification:
+    "Rank all N test segments by similarity of decoded to true features: top-1/top-5 with chance 1/N, 5/N, a permutation p-value and the (N, N) similarity matrix."
+    a, b = _as_features(decoded, 'decoded'), _as_features(true, 'true')
+    if a.shape != b.shape: raise DecodingError(f'decoded {a.shape} and true {b.shape} must be the same TRs x features')
+    A, B = segment_features(a, segment_trs), segment_features(b, segment_trs)
+    N = len(A)
+    if N < 2: raise DecodingError(f'{len(a)} TRs give {N} segment(s) of {segment_trs} TRs; identification needs at least 2 (use more TRs or shorter segments)')
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 0:
+        raise DecodingError(f'n_permutations must be a non-negative integer, got {n_permutations!r}')
+    S = similarity_matrix(A, B, metric)
+    R = _rank_matrix(S)
+    ranks = np.diag(R).copy()
+    p = float('nan')
+    if n_permutations:
+        perms = np.random.default_rng(seed).permuted(np.tile(np.arange(N), (n_permutations, 1)), axis=1)   # (P, N)
+        null = R[np.arange(N)[None], perms].mean(1)
+        p = float((1 + (null <= ranks.mean() + 1e-12).sum()) / (1 + n_permutations))
+    return Identification(top1=float((ranks < 1).mean()), top5=float((ranks < 5).mean()), chance_top1=1 / N, chance_top5=min(1., 5 / N),
+                          p_value=p, n=N, rank_accuracy=float(1 - ranks.mean() / (N - 1)), similarity=S, ranks=ranks,
+                          segment_trs=int(segment_trs), metric=metric, n_permutations=int(n_permutations), n_trs_unused=len(a) - N * segment_trs)
+
+# %% ../nbs/12_decoding.ipynb #5fa5af1b
+def plot_identification(result:Identification, # from `identification`
+                        title:str='', # e.g. 'video, ridge decoder'
+                        ax=None, # a matplotlib Axes to draw into (default: a new 3 x 3 inch figure)
+                       ):
+    "The (N, N) similarity matrix (decoded segment x true segment) with top-1/top-5 against chance in the title; returns the Figure."
+    import matplotlib.pyplot as plt
+    fig, ax = (plt.subplots(figsize=(3, 3)) if ax is None else (ax.figure, ax))
+    im = ax.imshow(result.similarity, cmap='magma', interpolation='nearest')
+    ax.set_xlabel('true segment'); ax.set_ylabel('decoded segment')
+    ax.set_title(f'{title}\ntop-1 {result.top1:.2f} (chance {result.chance_top1:.2f}), top-5 {result.top5:.2f}'.strip(), fontsize=8)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return fig
