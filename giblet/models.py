@@ -14,24 +14,12 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from .config import ConfigError
 from .core import GibletError
+from .audio import n_codebooks_for   # the one codebook-count rule
 
 # %% auto #0
-__all__ = ['VOXEL_HEAD', 'n_codebooks_for_bandwidth', 'ModelConfig', 'CodeEmbedding', 'AudioEncoder', 'VideoEncoder',
-           'TextEncoder', 'CausalConvFusion', 'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder',
-           'example_batch', 'BatchError', 'check_batch', 'MultimodalAutoencoder', 'parameter_table', 'logits_to_codes',
-           'predictions_to_codes', 'outputs_to_features']
-
-# %% ../nbs/08_models.ipynb #95e38f5e
-def n_codebooks_for_bandwidth(bandwidth:float, # EnCodec target bandwidth in kbps (1.5, 3, 6, 12 or 24 for the 24 kHz model)
-                              frame_rate:float=75., # codec frames per second
-                              codebook_size:int=1024, # entries per codebook
-                             ) -> int:
-    "Number of residual codebooks EnCodec uses at `bandwidth` kbps (its own rule: floor(bandwidth / kbps per codebook))."
-    kbps_per_codebook = math.log2(codebook_size) * frame_rate / 1000
-    if not (bandwidth >= kbps_per_codebook and math.isfinite(bandwidth)):
-        raise ConfigError(f'bandwidth {bandwidth} kbps is below one codebook ({kbps_per_codebook:g} kbps); '
-                          'use one of EnCodec\'s bandwidths 1.5, 3, 6, 12 or 24.')
-    return int(math.floor(bandwidth / kbps_per_codebook + 1e-9))
+__all__ = ['VOXEL_HEAD', 'ModelConfig', 'CodeEmbedding', 'AudioEncoder', 'VideoEncoder', 'TextEncoder', 'CausalConvFusion',
+           'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder', 'example_batch', 'BatchError', 'check_batch',
+           'MultimodalAutoencoder', 'parameter_table', 'logits_to_codes', 'predictions_to_codes', 'outputs_to_features']
 
 # %% ../nbs/08_models.ipynb #443f9a4b
 @dataclass
@@ -110,12 +98,12 @@ class ModelConfig:
         for k in ('fmri_weight', 'audio_weight', 'video_weight', 'text_weight'):
             v = getattr(self, k)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0): bad(f'{k} must be a finite number >= 0, got {v!r}')
-        if self.use_encodec: n_codebooks_for_bandwidth(self.bandwidth, codebook_size=self.codebook_size)
+        if self.use_encodec: n_codebooks_for(self.bandwidth, codebook_size=self.codebook_size)
 
     @property
     def n_codebooks(self) -> int:
         "Codebooks per frame, derived from `bandwidth` (6 kbps -> 8)."
-        return n_codebooks_for_bandwidth(self.bandwidth, codebook_size=self.codebook_size)
+        return n_codebooks_for(self.bandwidth, codebook_size=self.codebook_size)
 
 # %% ../nbs/08_models.ipynb #7595457b
 def _masked_pool(h:torch.Tensor, mask:torch.Tensor|None) -> torch.Tensor:
