@@ -18,7 +18,8 @@ from .alignment import hrf_kernel, zscore
 
 # %% auto #0
 __all__ = ['DecodingError', 'hrf_lags', 'DecodingConfig', 'complete_windows', 'brain_windows', 'region_mask', 'apply_region',
-           'segment_features', 'similarity_matrix', 'Identification', 'identification', 'plot_identification']
+           'segment_features', 'similarity_matrix', 'Identification', 'identification', 'plot_identification',
+           'modality_features', 'RidgeDecoding', 'ridge_decoder']
 
 # %% ../nbs/12_decoding.ipynb #a5a691d4
 class DecodingError(GibletError, ValueError):
@@ -368,3 +369,118 @@ def plot_identification(result:Identification, # from `identification`
     ax.set_title(f'{title}\ntop-1 {result.top1:.2f} (chance {result.chance_top1:.2f}), top-5 {result.top5:.2f}'.strip(), fontsize=8)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return fig
+
+# %% ../nbs/12_decoding.ipynb #fc8f255c
+def modality_features(video=None, # frames (n_trs, frames_per_tr, 3, h, w) in [0, 1]
+                      codes=None, # EnCodec codes (n_trs, n_codebooks, frames_per_tr) int
+                      frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool
+                      mel=None, # log-mel frames (n_trs, n_mels, mel_frames) instead of codes
+                      text=None, # sentence embeddings (n_trs, d)
+                      has_text=None, # (n_trs,) bool, with `text`
+                      codebook_size:int=1024, # codes per codebook
+                     ) -> dict[str, np.ndarray]: # {'audio', 'video', 'text'} (those given), each (n_trs, n_features) float32
+    "Per-TR stimulus features by modality from `giblet.evaluation.baseline_features`: audio = code histograms of codebook 0 (or mean log-mel), video = grid colour + motion energy, text = embedding + has_text."
+    from giblet.evaluation import baseline_features
+    f = baseline_features(video=video, codes=codes, frame_mask=frame_mask, mel=mel, text=text, has_text=has_text, codebook_size=codebook_size)
+    out = {}
+    if 'audio_codes' in f or 'mel' in f: out['audio'] = np.concatenate([f[k] for k in ('audio_codes', 'mel') if k in f], 1)
+    if 'video' in f: out['video'] = np.concatenate([f['video'], f['motion']], 1)
+    if 'text' in f: out['text'] = f['text']
+    return out
+
+# %% ../nbs/12_decoding.ipynb #09adf99a
+@dataclass
+class RidgeDecoding:
+    "The ridge decoder's output on the test TRs and what the cross-validation on training TRs chose."
+    pred: np.ndarray # (n_test, n_features) decoded features of the test TRs, in the features' units
+    test_trs: np.ndarray # (n_test,) stimulus TRs decoded
+    train_trs: np.ndarray # (n_train,) stimulus TRs fitted on
+    best_alphas: np.ndarray # (n_features,) penalty chosen per feature
+    cv_scores: np.ndarray # (n_features,) cross-validated R^2 per feature at that penalty (training TRs only)
+    lags: tuple # fMRI TRs after each stimulus TR
+    solver: str # 'ridge' (primal, features <= training TRs) or 'kernel ridge' (dual, linear kernel)
+    groups: dict = field(default_factory=dict) # modality -> column slice of `pred`, when features came as a dict
+
+    def modality(self, name:str) -> np.ndarray:
+        "Decoded features of one modality, (n_test, n_features_of_it)."
+        if name not in self.groups: raise DecodingError(f'no modality {name!r} in this decoding; it holds {list(self.groups) or "one unnamed group"}')
+        return self.pred[:, self.groups[name]]
+
+# %% ../nbs/12_decoding.ipynb #b75ac24e
+def _lag_block(x:np.ndarray, trs:np.ndarray, lag:int, mu:np.ndarray|None) -> np.ndarray:
+    "fMRI at `trs + lag`, (n, n_voxels) float32, minus the training mean `mu` of that lag."
+    w = np.asarray(x[trs + lag], dtype=np.float32)
+    return w if mu is None else w - mu
+
+def _window_kernels(x:np.ndarray, train:np.ndarray, test:np.ndarray, lags:tuple) -> tuple[np.ndarray, np.ndarray]:
+    "Linear kernels of centred, flattened windows, accumulated lag by lag: train x train (n_train, n_train), test x train (n_test, n_train), float64."
+    Ktr, Kte = np.zeros((len(train), len(train))), np.zeros((len(test), len(train)))
+    for lag in lags:
+        a = _lag_block(x, train, lag, None); mu = a.mean(0, dtype=np.float64).astype(np.float32); a -= mu
+        b = _lag_block(x, test, lag, mu)
+        Ktr += a @ a.T; Kte += b @ a.T
+    return Ktr, Kte
+
+# %% ../nbs/12_decoding.ipynb #fe33e809
+def _solve_ridge(Xtr, Ytr, Xte, folds, alphas, backend:str, dtype:str, kernel:bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "himalaya RidgeCV (primal) or KernelRidgeCV on a precomputed kernel: test predictions (n_test, F), best alphas and CV scores (F,)."
+    from himalaya.backend import set_backend, get_backend
+    from himalaya.ridge import RidgeCV
+    from himalaya.kernel_ridge import KernelRidgeCV
+    previous = get_backend()
+    try:
+        b = set_backend(backend)
+        a = np.asarray(alphas, dtype=dtype)
+        model = (KernelRidgeCV(alphas=a, kernel='precomputed', cv=folds, fit_intercept=False) if kernel
+                 else RidgeCV(alphas=a, cv=folds, fit_intercept=False))
+        model.fit(Xtr.astype(dtype), Ytr.astype(dtype))
+        pred = np.asarray(b.to_numpy(model.predict(Xte.astype(dtype))), dtype=np.float64)
+        return pred, *(np.asarray(b.to_numpy(v)) for v in (model.best_alphas_, model.cv_scores_))
+    finally: set_backend(previous)
+
+# %% ../nbs/12_decoding.ipynb #5042e586
+def _decoding_trs(train_trs, test_trs, n:int, lags:tuple) -> tuple[np.ndarray, np.ndarray]:
+    "Training and test stimulus TRs as int64 arrays, refused when empty, overlapping or without a complete window."
+    tr, te = (np.asarray(t, dtype=np.int64).reshape(-1) for t in (train_trs, test_trs))
+    if tr.size < 2 or te.size < 1: raise DecodingError(f'{tr.size} training and {te.size} test TRs given; a decoder needs training TRs and TRs to decode')
+    if np.intersect1d(tr, te).size: raise DecodingError('train_trs and test_trs overlap: the test block must be held out from fitting')
+    for name, t in (('train_trs', tr), ('test_trs', te)):
+        if len(complete_windows(t, n, lags)) != len(t):
+            raise DecodingError(f'{name} holds TRs whose window (t + {list(lags)}) is not inside the {n} fMRI TRs; keep those that have one with complete_windows({name}, {n}, lags)')
+    return tr, te
+
+# %% ../nbs/12_decoding.ipynb #26f955ab
+def ridge_decoder(fmri, # measured fMRI (n_trs, n_voxels) z-scores (one subject or the subject average), possibly a region view
+                  features, # stimulus features (n_trs, n_features) on the same TRs, or {modality: (n_trs, f)} (`modality_features`); read at training TRs only
+                  train_trs, # stimulus TRs to fit on (each with a complete window)
+                  test_trs, # stimulus TRs to decode (each with a complete window)
+                  lags:Sequence[int]=(1, 2, 3, 4, 5, 6), # fMRI TRs after each stimulus TR
+                  alphas:Sequence[float]=(1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7), # penalties searched per feature
+                  n_folds:int=5, # contiguous CV folds within the training TRs
+                  gap:int|None=None, # training TRs dropped on each side of a validation fold (default max(lags))
+                  backend:str='numpy', # himalaya backend: 'numpy', 'torch' or 'torch_cuda'
+                  dtype:str='float32', # precision of the solve
+                 ) -> RidgeDecoding:
+    "Ridge from the fMRI window after each TR to its stimulus features, penalties by CV on training TRs only; decoded test features (n_test, n_features)."
+    from giblet.evaluation import contiguous_folds
+    x = _as_fmri(fmri); n = x.shape[0]
+    lags = DecodingConfig(lags=tuple(lags)).lags
+    groups, names = {}, None
+    if isinstance(features, dict):
+        names = list(features); sizes = [np.asarray(features[k]).reshape(len(features[k]), -1).shape[1] for k in names]
+        edges = np.cumsum([0] + sizes); groups = {k: slice(int(a), int(b)) for k, a, b in zip(names, edges[:-1], edges[1:])}
+        features = np.concatenate([np.asarray(features[k], dtype=np.float64).reshape(len(features[k]), -1) for k in names], 1)
+    Y = np.asarray(features)
+    if Y.ndim != 2 or len(Y) != n: raise DecodingError(f'features have shape {Y.shape}; expected (n_trs, n_features) on the fMRI\'s {n} TRs')
+    tr, te = _decoding_trs(train_trs, test_trs, n, lags)
+    Ytr = _as_features(Y[tr], 'features at the training TRs')
+    mu, sd = Ytr.mean(0), Ytr.std(0); sd = np.where(sd > 0, sd, 1.)
+    folds = contiguous_folds(len(tr), n_folds, max(lags) if gap is None else gap)
+    kernel = len(lags) * x.shape[1] > len(tr)
+    if kernel: Xtr, Xte = _window_kernels(x, tr, te, lags)
+    else:
+        Xtr, Xte = brain_windows(x, tr, lags, flatten=True), brain_windows(x, te, lags, flatten=True)
+        m = Xtr.mean(0); Xtr, Xte = Xtr - m, Xte - m
+    pred, best, cvs = _solve_ridge(Xtr, (Ytr - mu) / sd, Xte, folds, alphas, backend, dtype, kernel)
+    return RidgeDecoding(pred=(pred * sd + mu).astype(np.float32), test_trs=te, train_trs=tr, best_alphas=best, cv_scores=cvs,
+                         lags=lags, solver='kernel ridge' if kernel else 'ridge', groups=groups)
