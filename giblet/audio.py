@@ -12,23 +12,24 @@ import numpy as np
 import torch
 from .alignment import TRGrid
 from .config import ConfigError
+from .core import GibletError, atomic_write, write_json
 
 # %% auto #0
-__all__ = ['ENCODEC_MODEL_ID', 'ENCODEC_DIR_ENV', 'AudioInputError', 'CodesError', 'CodecWeightsError', 'UntrainedCodecWarning',
-           'AudioConfig', 'make_test_audio', 'prepare_waveform', 'read_audio_file', 'load_audio', 'atomic_write',
-           'model_fingerprint', 'load_pretrained_codec', 'seeded_encodec', 'untrained_codec', 'load_codec',
-           'n_codebooks_for', 'encode_stream', 'decode_stream', 'group_frames', 'ungroup_frames', 'tr_frame_times',
-           'log_mel', 'mel_to_waveform', 'content_hash', 'save_codes_cache', 'load_codes_cache', 'log_mel_distance',
-           'audio_metrics', 'AudioFeatures', 'AudioProcessor', 'write_wav', 'audio_players']
+__all__ = ['ENCODEC_MODEL_ID', 'ENCODEC_DIR_ENV', 'ENCODEC_BANDWIDTHS', 'AudioInputError', 'CodesError', 'CodecWeightsError',
+           'UntrainedCodecWarning', 'AudioConfig', 'make_test_audio', 'prepare_waveform', 'read_audio_file',
+           'load_audio', 'model_fingerprint', 'load_pretrained_codec', 'seeded_encodec', 'untrained_codec',
+           'load_codec', 'n_codebooks_for', 'encode_stream', 'decode_stream', 'group_frames', 'ungroup_frames',
+           'tr_frame_times', 'log_mel', 'mel_to_waveform', 'content_hash', 'save_codes_cache', 'load_codes_cache',
+           'log_mel_distance', 'audio_metrics', 'AudioFeatures', 'AudioProcessor', 'write_wav', 'audio_players']
 
 # %% ../nbs/01_audio.ipynb #1ced19d2
-class AudioInputError(ValueError):
+class AudioInputError(GibletError, ValueError):
     "An audio file or waveform cannot be used (missing, unreadable, empty, silent, non-finite ...); the message says why."
 
-class CodesError(ValueError):
+class CodesError(GibletError, ValueError):
     "Codes (or mel features) passed for decoding have the wrong shape, dtype or values."
 
-class CodecWeightsError(OSError):
+class CodecWeightsError(GibletError, OSError):
     "Pretrained EnCodec weights are not available; the message lists the ways to provide them."
 
 class UntrainedCodecWarning(UserWarning):
@@ -113,6 +114,7 @@ def prepare_waveform(waveform, # array `(n_samples,)` or `(n_channels, n_samples
                      target_rate:int=24000, # rate to resample to
                      silence_peak:float=1e-5, # peak at or below which the audio counts as silent
                      name:str='waveform', # what to call it in error messages
+                     max_peak:float|None=1.5, # refuse float audio whose absolute peak exceeds this (EnCodec expects [-1, 1]); None: no check
                     ) -> np.ndarray:
     "Validate, mix to mono (mean over channels) and resample to `target_rate`: float32 `(n_samples,)`."
     if isinstance(waveform, torch.Tensor): waveform = waveform.detach().cpu().numpy()
@@ -143,6 +145,9 @@ def prepare_waveform(waveform, # array `(n_samples,)` or `(n_channels, n_samples
     if peak <= silence_peak:
         raise AudioInputError(f'{name} is silent (absolute peak {peak:.3g} <= silence_peak={silence_peak:g}): '
                               'there is nothing to encode; check the channel/stream that was read.')
+    if max_peak is not None and peak > max_peak:
+        raise AudioInputError(f'{name} has absolute peak {peak:.4g}, far outside [-1, 1] (limit max_peak={max_peak:g}): EnCodec expects '
+                              'float audio in [-1, 1]. Scale it first, e.g. `x / np.abs(x).max()`, or `x / 32768` for 16-bit PCM stored as floats.')
     return _resample(x, sample_rate, target_rate)
 
 # %% ../nbs/01_audio.ipynb #7eb2185a
@@ -153,11 +158,21 @@ def _read_soundfile(path:Path):
     x, rate = sf.read(str(path), dtype='float32', always_2d=True)  # (n_samples, n_channels)
     return x.T, int(rate)
 
+def _check_decodable(container, path:Path):
+    "Refuse a file ffmpeg opens but cannot decode (random bytes probe as a raw video stream): it is not a movie."
+    try: ok = bool(container.streams.video) and next(container.decode(video=0), None) is not None
+    except Exception: ok = False
+    if not ok:
+        raise AudioInputError(f'{path} is not a readable movie or audio file: ffmpeg opens it as {container.format.name!r} but '
+                              'cannot decode any stream. The file is corrupt or not media; check it with '
+                              f'`ffprobe {path}`, or copy it again.')
+
 def _read_pyav(path:Path):
     "Decode the first audio stream with PyAV as float planar: (n_channels, n_samples), rate."
     import av
     with av.open(str(path)) as container:
         if not container.streams.audio:
+            _check_decodable(container, path)
             raise AudioInputError(f'{path} has no audio stream (ffmpeg reads it as {container.format.name!r} with '
                                   f'streams {[s.type for s in container.streams]}); '
                                   'pass a file with a soundtrack.')
@@ -200,18 +215,6 @@ def load_audio(path, # wav, flac, mp3, m4v/mp4 (soundtrack), ... any format soun
 # %% ../nbs/01_audio.ipynb #4d0eaa6a
 def _default_cache_root() -> Path:
     return Path(os.environ.get('GIBLET_CACHE', Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'giblet'))
-
-def atomic_write(path, write:Callable, mode:str='wb') -> Path:
-    "Call `write(f)` on a temporary file next to `path`, then rename it to `path`; on any error nothing is left behind."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
 
 def model_fingerprint(model) -> str:
     "SHA-256 (first 16 hex digits) of a model's state dict: names, shapes and values."
@@ -337,7 +340,7 @@ def untrained_codec(seed:int=0, # seed of the weights and the calibration
         changed = _calibrate(model, seed)
         try:
             data = save(changed, metadata={'seed': str(seed), 'seeded_fingerprint': fp})
-            atomic_write(path, lambda f: f.write(data))
+            atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
         except OSError as e: warnings.warn(f'could not cache the calibration in {path}: {e}')
     model.giblet_untrained = True
     model.giblet_model_id = f'untrained:encodec_24khz:seed{seed}:v{_CALIBRATION_VERSION}'
@@ -351,13 +354,24 @@ def load_codec(config:AudioConfig|None=None):
     return load_pretrained_codec(config.model_id, config.model_dir, config.allow_download)
 
 # %% ../nbs/01_audio.ipynb #110f1d38
-def n_codebooks_for(model, bandwidth:float) -> int:
-    "Codebooks EnCodec uses at `bandwidth` kbps (from the model config); error for unsupported bandwidths."
-    valid = [float(b) for b in model.config.target_bandwidths]
-    if float(bandwidth) not in valid:
+ENCODEC_BANDWIDTHS = (1.5, 3.0, 6.0, 12.0, 24.0) # kbps the 24 kHz EnCodec offers
+
+def n_codebooks_for(bandwidth:float, # EnCodec target bandwidth in kbps
+                    codebook_size:int=1024, # entries per codebook (10 bits each)
+                    frame_rate:float=75., # codec frames per second
+                    bandwidths=ENCODEC_BANDWIDTHS, # the bandwidths the codec offers (a model's `config.target_bandwidths`)
+                   ) -> int:
+    "The one codebook-count rule: codebooks EnCodec uses at `bandwidth` kbps, floor(bandwidth / kbps per codebook); other bandwidths are refused."
+    valid = [float(b) for b in bandwidths]
+    if not isinstance(bandwidth, (int, float)) or float(bandwidth) not in valid:
         raise ConfigError(f'unsupported EnCodec bandwidth {bandwidth!r} kbps; this model supports {valid}. '
                           'Set AudioConfig.bandwidth to one of them (6.0 is the default).')
-    return int(model.quantizer.get_num_quantizers_for_bandwidth(float(bandwidth)))
+    return int(math.floor(float(bandwidth) * 1000 / (math.log2(codebook_size) * frame_rate) + 1e-9))
+
+def _codebooks_of(model, bandwidth:float) -> int:
+    "`n_codebooks_for` with a loaded model's own settings."
+    c = model.config
+    return n_codebooks_for(bandwidth, c.codebook_size, c.frame_rate, c.target_bandwidths)
 
 # %% ../nbs/01_audio.ipynb #a4e72e1b
 def _chunk_frames(model, chunk_s:float, context_s:float) -> tuple[int, int]:
@@ -373,7 +387,7 @@ def encode_stream(model, # EnCodec model (from `load_codec`)
                   context_s:float=3.0, # seconds of left context per chunk (discarded)
                  ) -> np.ndarray:
     "Codes of a whole waveform as one frame stream, int64 `(n_codebooks, n_frames)`, n_frames = ceil(n_samples/hop)."
-    n_q = n_codebooks_for(model, bandwidth)
+    n_q = _codebooks_of(model, bandwidth)
     hop = model.config.hop_length
     chunk, context = _chunk_frames(model, chunk_s, context_s)
     x = torch.as_tensor(np.ascontiguousarray(waveform, dtype=np.float32))
@@ -481,9 +495,9 @@ def save_codes_cache(cache_dir, key:str, frames:np.ndarray, meta:dict) -> Path:
     "Write frame stream `frames` (ints in [0, 1024)) and its JSON sidecar atomically; returns the .npy path."
     npy, js = _cache_paths(cache_dir, key)
     arr = np.ascontiguousarray(frames, dtype=np.int16)
-    atomic_write(npy, lambda f: np.save(f, arr, allow_pickle=False))
+    atomic_write(npy, lambda tmp: np.save(tmp, arr, allow_pickle=False))
     side = dict(meta, key=key, shape=list(arr.shape), dtype='int16', sha256=hashlib.sha256(arr.tobytes()).hexdigest())
-    atomic_write(js, lambda f: f.write(json.dumps(side, indent=1)), mode='w')
+    write_json(js, side)
     return npy
 
 def load_codes_cache(cache_dir, key:str) -> np.ndarray|None:
@@ -517,8 +531,8 @@ def audio_metrics(reference, # original waveform `(n_samples,)`
     import pesq as _pesq, soxr
     from pystoi import stoi
     from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
-    ref = prepare_waveform(reference, sample_rate, sample_rate, silence_peak=0, name='reference')
-    est = prepare_waveform(estimate, sample_rate, sample_rate, silence_peak=-1, name='estimate')
+    ref = prepare_waveform(reference, sample_rate, sample_rate, silence_peak=0, name='reference', max_peak=None)
+    est = prepare_waveform(estimate, sample_rate, sample_rate, silence_peak=-1, name='estimate', max_peak=None)
     n = min(len(ref), len(est)); ref, est = ref[:n].astype(np.float64), est[:n].astype(np.float64)
     out = {'si_sdr': float(scale_invariant_signal_distortion_ratio(torch.from_numpy(est), torch.from_numpy(ref)))}
     r16, e16 = soxr.resample(ref, sample_rate, 16000), soxr.resample(est, sample_rate, 16000)
@@ -576,7 +590,7 @@ class AudioProcessor:
             if config.sample_rate != self.model.config.sampling_rate:
                 raise ConfigError(f'AudioConfig.sample_rate={config.sample_rate} but the codec runs at '
                                   f'{self.model.config.sampling_rate} Hz; set sample_rate={self.model.config.sampling_rate}.')
-            self.n_codebooks = n_codebooks_for(self.model, config.bandwidth)
+            self.n_codebooks = _codebooks_of(self.model, config.bandwidth)
             self.model_id = self.model.giblet_model_id
             self.meaningful = not self.model.giblet_untrained
             self.fingerprint = model_fingerprint(self.model)
@@ -716,7 +730,7 @@ def write_wav(path, waveform:np.ndarray, sample_rate:int=24000) -> Path:
     "Write a mono float waveform as 16-bit PCM WAV, atomically (values beyond [-1, 1] are clipped)."
     import soundfile as sf
     y = np.clip(np.asarray(waveform, np.float32), -1, 1)
-    return atomic_write(path, lambda f: sf.write(f, y, int(sample_rate), format='WAV', subtype='PCM_16'))
+    return atomic_write(path, lambda tmp: sf.write(tmp, y, int(sample_rate), format='WAV', subtype='PCM_16'))
 
 # %% ../nbs/01_audio.ipynb #6ccf8d74
 def audio_players(signals:dict, sample_rate:int=24000, seconds:float|None=3.0, play_rate:int=16000):
