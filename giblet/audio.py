@@ -4,23 +4,24 @@
 
 # %% ../nbs/01_audio.ipynb #f8956cba
 from __future__ import annotations
-import base64, dataclasses, hashlib, html, io, json, math, os, tempfile, warnings
+import dataclasses, html, json, math, os, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Optional
+from typing import Literal, Optional
 import numpy as np
 import torch
 from .alignment import TRGrid
 from .config import ConfigError
-from .core import GibletError, atomic_write, write_json
+from fastcore.basics import patch
+from .core import GibletError, atomic_write, content_hash, write_json
 
 # %% auto #0
 __all__ = ['ENCODEC_MODEL_ID', 'ENCODEC_DIR_ENV', 'ENCODEC_BANDWIDTHS', 'AudioInputError', 'CodesError', 'CodecWeightsError',
            'UntrainedCodecWarning', 'AudioConfig', 'make_test_audio', 'prepare_waveform', 'read_audio_file',
            'load_audio', 'model_fingerprint', 'load_pretrained_codec', 'seeded_encodec', 'untrained_codec',
            'load_codec', 'n_codebooks_for', 'encode_stream', 'decode_stream', 'group_frames', 'ungroup_frames',
-           'tr_frame_times', 'log_mel', 'mel_to_waveform', 'content_hash', 'save_codes_cache', 'load_codes_cache',
-           'log_mel_distance', 'audio_metrics', 'AudioFeatures', 'AudioProcessor', 'write_wav', 'audio_players']
+           'tr_frame_times', 'log_mel', 'mel_to_waveform', 'save_codes_cache', 'load_codes_cache', 'log_mel_distance',
+           'audio_metrics', 'AudioFeatures', 'write_wav', 'AudioProcessor', 'audio_players']
 
 # %% ../nbs/01_audio.ipynb #1ced19d2
 class AudioInputError(GibletError, ValueError):
@@ -186,6 +187,7 @@ def _read_pyav(path:Path):
     if not parts: return np.zeros((1, 0), np.float32), rate or stream.rate or 1
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False), int(rate)
 
+# %% ../nbs/01_audio.ipynb #1f0bbd34
 def read_audio_file(path) -> tuple[np.ndarray, int]:
     "Read any common audio/video file's (first) soundtrack at its native rate: float32 `(n_channels, n_samples)`, rate."
     path = Path(path)
@@ -204,6 +206,7 @@ def read_audio_file(path) -> tuple[np.ndarray, int]:
     raise AudioInputError(f'cannot read {path} as audio ({"; ".join(errors)}). The file is corrupt or not audio; '
                           f'check it with `ffprobe {path}` or convert it with `ffmpeg -i {path} out.wav`.')
 
+# %% ../nbs/01_audio.ipynb #a9c616c6
 def load_audio(path, # wav, flac, mp3, m4v/mp4 (soundtrack), ... any format soundfile or ffmpeg reads
                sample_rate:int=24000, # rate to resample to
                silence_peak:float=1e-5, # peak at or below which the audio counts as silent
@@ -218,11 +221,10 @@ def _default_cache_root() -> Path:
 
 def model_fingerprint(model) -> str:
     "SHA-256 (first 16 hex digits) of a model's state dict: names, shapes and values."
-    h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode()); h.update(str(tuple(v.shape)).encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    def parts():
+        for k, v in sorted(model.state_dict().items()):
+            yield k.encode(); yield str(tuple(v.shape)).encode(); yield v.detach().cpu().contiguous().numpy().tobytes()
+    return content_hash(parts())[:16]
 
 # %% ../nbs/01_audio.ipynb #2193ceb2
 def _weights_help(model_id:str) -> str:
@@ -247,6 +249,7 @@ def _freeze(model):
     for p in model.parameters(): p.requires_grad_(False)
     return model
 
+# %% ../nbs/01_audio.ipynb #d3b88d6a
 def load_pretrained_codec(model_id:str=ENCODEC_MODEL_ID, # Hugging Face id, used when no folder is given
                           model_dir:str|None=None, # local folder; default: $GIBLET_ENCODEC_DIR if set
                           allow_download:bool=False, # allow transformers to fetch the weights
@@ -262,9 +265,7 @@ def load_pretrained_codec(model_id:str=ENCODEC_MODEL_ID, # Hugging Face id, used
         target, local_only = str(d), True
     else: src, target, local_only = f"'{model_id}' in the Hugging Face cache", model_id, not allow_download
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            model = EncodecModel.from_pretrained(target, local_files_only=local_only)
+        model = EncodecModel.from_pretrained(target, local_files_only=local_only)
     except (OSError, ValueError, EnvironmentError) as e:
         raise CodecWeightsError(f'EnCodec weights not found: could not load {src} '
                                 f'({type(e).__name__}: {str(e).splitlines()[0][:200]}).\n' + _weights_help(model_id)) from e
@@ -284,6 +285,7 @@ def seeded_encodec(seed:int=0):
         model = EncodecModel(EncodecConfig())
     return _freeze(model)
 
+# %% ../nbs/01_audio.ipynb #74bbca43
 def _calibrate(model, seed:int, duration_s:float=60.0, iters:int=2) -> dict:
     """Calibrate an untrained EnCodec in place on generated audio; returns the changed tensors (state-dict names).
     1. Standardise the encoder output: a random encoder's latents vary by ~1 % around a large common offset, so
@@ -319,6 +321,7 @@ def _calibrate(model, seed:int, duration_s:float=60.0, iters:int=2) -> dict:
               (n.endswith('original0') or n.endswith('bias'))]
     return {n: sd_[n].detach().clone().contiguous() for n in names}
 
+# %% ../nbs/01_audio.ipynb #3f834ea3
 def untrained_codec(seed:int=0, # seed of the weights and the calibration
                     cache_dir:str|None=None, # where the calibration is cached; default $GIBLET_CACHE or ~/.cache/giblet
                    ):
@@ -346,6 +349,7 @@ def untrained_codec(seed:int=0, # seed of the weights and the calibration
     model.giblet_model_id = f'untrained:encodec_24khz:seed{seed}:v{_CALIBRATION_VERSION}'
     return _freeze(model)
 
+# %% ../nbs/01_audio.ipynb #682eab42
 def load_codec(config:AudioConfig|None=None):
     "The codec `config` asks for: pretrained (offline unless allowed) or the labelled untrained stand-in."
     config = config or AudioConfig()
@@ -443,6 +447,7 @@ def group_frames(stream:np.ndarray, # `(n_channels, n_frames)`: codes per codebo
     out[empty] = 0
     return out, mask
 
+# %% ../nbs/01_audio.ipynb #56cfd23c
 def ungroup_frames(grouped:np.ndarray, # `(n_trs, n_channels, frames_per_tr)`
                    frame_mask:np.ndarray, # bool `(n_trs, frames_per_tr)`
                   ) -> np.ndarray:
@@ -453,6 +458,7 @@ def ungroup_frames(grouped:np.ndarray, # `(n_trs, n_channels, frames_per_tr)`
                          'expected (n_trs, frames_per_tr).')
     return grouped.transpose(1, 0, 2)[:, frame_mask]
 
+# %% ../nbs/01_audio.ipynb #ddf1a714
 def tr_frame_times(grid:TRGrid, frame_mask:np.ndarray, rate:float=75.0) -> np.ndarray:
     "Stimulus time (s) of the centre of each slot's frame, `(n_trs, frames_per_tr)`; NaN for unused slots."
     bounds = grid.sample_bounds(rate)
@@ -470,6 +476,7 @@ def log_mel(waveform:np.ndarray, config:AudioConfig) -> np.ndarray:
                                          n_fft=config.n_fft, hop_length=hop, n_mels=config.n_mels, power=2.0)
     return np.log(mel + _LOG_EPS).astype(np.float32)
 
+# %% ../nbs/01_audio.ipynb #5cf45690
 def mel_to_waveform(logmel:np.ndarray, config:AudioConfig) -> np.ndarray:
     "Griffin-Lim inversion of `log_mel`: float32 `(n_frames * hop,)`."
     import librosa
@@ -483,9 +490,9 @@ def mel_to_waveform(logmel:np.ndarray, config:AudioConfig) -> np.ndarray:
     return out
 
 # %% ../nbs/01_audio.ipynb #de0760bc
-def content_hash(waveform:np.ndarray) -> str:
-    "SHA-256 of float32 samples (hex)."
-    return hashlib.sha256(np.ascontiguousarray(waveform, dtype=np.float32).tobytes()).hexdigest()
+def _waveform_hash(waveform:np.ndarray) -> str:
+    "`giblet.core.content_hash` of the float32 samples."
+    return content_hash(np.ascontiguousarray(waveform, dtype=np.float32).tobytes())
 
 def _cache_paths(cache_dir, key:str) -> tuple[Path, Path]:
     d = Path(cache_dir)/'codes'
@@ -496,10 +503,11 @@ def save_codes_cache(cache_dir, key:str, frames:np.ndarray, meta:dict) -> Path:
     npy, js = _cache_paths(cache_dir, key)
     arr = np.ascontiguousarray(frames, dtype=np.int16)
     atomic_write(npy, lambda tmp: np.save(tmp, arr, allow_pickle=False))
-    side = dict(meta, key=key, shape=list(arr.shape), dtype='int16', sha256=hashlib.sha256(arr.tobytes()).hexdigest())
+    side = dict(meta, key=key, shape=list(arr.shape), dtype='int16', sha256=content_hash(arr.tobytes()))
     write_json(js, side)
     return npy
 
+# %% ../nbs/01_audio.ipynb #42e9a737
 def load_codes_cache(cache_dir, key:str) -> np.ndarray|None:
     "Cached frame stream int64 `(n_codebooks, n_frames)`, or None when absent; warns and returns None when corrupt."
     npy, js = _cache_paths(cache_dir, key)
@@ -507,7 +515,7 @@ def load_codes_cache(cache_dir, key:str) -> np.ndarray|None:
     try:
         side = json.loads(js.read_text())
         arr = np.load(npy, allow_pickle=False)
-        if list(arr.shape) != side['shape'] or hashlib.sha256(np.ascontiguousarray(arr, np.int16).tobytes()).hexdigest() != side['sha256']:
+        if list(arr.shape) != side['shape'] or content_hash(np.ascontiguousarray(arr, np.int16).tobytes()) != side['sha256']:
             raise ValueError('shape or checksum differs from the sidecar')
     except Exception as e:
         warnings.warn(f'cached codes {npy} are corrupt ({e}); encoding again and overwriting them.')
@@ -523,6 +531,7 @@ def log_mel_distance(reference:np.ndarray, estimate:np.ndarray, sample_rate:int=
         return 10 * np.log10(np.maximum(m, 1e-10))
     return float(np.mean(np.abs(lm(reference) - lm(estimate))))
 
+# %% ../nbs/01_audio.ipynb #5b5a3081
 def audio_metrics(reference, # original waveform `(n_samples,)`
                   estimate, # reconstruction `(n_samples,)` at the same rate
                   sample_rate:int=24000, # rate of both
@@ -572,6 +581,13 @@ class AudioFeatures:
     @property
     def frames_per_tr(self) -> int: return self.features.shape[2]
 
+# %% ../nbs/01_audio.ipynb #7bda02f8
+def write_wav(path, waveform:np.ndarray, sample_rate:int=24000) -> Path:
+    "Write a mono float waveform as 16-bit PCM WAV, atomically (values beyond [-1, 1] are clipped)."
+    import soundfile as sf
+    y = np.clip(np.asarray(waveform, np.float32), -1, 1)
+    return atomic_write(path, lambda tmp: sf.write(tmp, y, int(sample_rate), format='WAV', subtype='PCM_16'))
+
 # %% ../nbs/01_audio.ipynb #aea05581
 class AudioProcessor:
     "Soundtrack <-> per-TR EnCodec codes (or legacy log-mel): `audio_to_features` and `features_to_audio`."
@@ -608,129 +624,135 @@ class AudioProcessor:
                 else f'log-mel ({c.n_mels} bands, {self.frame_rate:g} frames/s)')
         return f'AudioProcessor({what}, tr={c.tr}' + ('' if self.meaningful else ', NOT MEANINGFUL: untrained codec') + ')'
 
-    def load(self, path_or_waveform, sample_rate:int|None=None) -> np.ndarray:
-        "Mono float32 waveform at the processor's sample rate from a file path or an array."
-        c = self.config
-        if isinstance(path_or_waveform, (str, os.PathLike)):
-            if sample_rate is not None:
-                raise AudioInputError('sample_rate is only for arrays; a file carries its own rate (drop sample_rate=).')
-            return load_audio(path_or_waveform, c.sample_rate, c.silence_peak)
-        return prepare_waveform(path_or_waveform, sample_rate, c.sample_rate, c.silence_peak)
+# %% ../nbs/01_audio.ipynb #731bb985
+@patch
+def load(self:AudioProcessor, path_or_waveform, sample_rate:int|None=None) -> np.ndarray:
+    "Mono float32 waveform at the processor's sample rate from a file path or an array."
+    c = self.config
+    if isinstance(path_or_waveform, (str, os.PathLike)):
+        if sample_rate is not None:
+            raise AudioInputError('sample_rate is only for arrays; a file carries its own rate (drop sample_rate=).')
+        return load_audio(path_or_waveform, c.sample_rate, c.silence_peak)
+    return prepare_waveform(path_or_waveform, sample_rate, c.sample_rate, c.silence_peak)
 
-    def _cache_key(self, chash:str) -> str:
-        c = self.config
-        desc = json.dumps({'content': chash, 'model': self.fingerprint, 'bandwidth': float(c.bandwidth),
-                           'chunk_s': float(c.chunk_s), 'context_s': float(c.context_s), 'v': 1}, sort_keys=True)
-        return hashlib.sha256(desc.encode()).hexdigest()[:32]
+# %% ../nbs/01_audio.ipynb #1514685c
+@patch
+def _cache_key(self:AudioProcessor, chash:str) -> str:
+    c = self.config
+    desc = json.dumps({'content': chash, 'model': self.fingerprint, 'bandwidth': float(c.bandwidth),
+                       'chunk_s': float(c.chunk_s), 'context_s': float(c.context_s), 'v': 1}, sort_keys=True)
+    return content_hash(desc.encode())[:32]
 
-    def encode(self, waveform:np.ndarray) -> tuple[np.ndarray, str|None]:
-        "The frame stream `(n_codebooks, n_frames)` of a prepared waveform, from the cache when present."
-        c = self.config
-        key = self._cache_key(content_hash(waveform)) if c.cache_dir else None
-        if key is not None:
-            frames = load_codes_cache(c.cache_dir, key)
-            if frames is not None: return frames, str(_cache_paths(c.cache_dir, key)[0])
-        frames = encode_stream(self.model, waveform, c.bandwidth, c.chunk_s, c.context_s)
-        if key is None: return frames, None
-        meta = {'model_id': self.model_id, 'model_fingerprint': self.fingerprint, 'bandwidth': c.bandwidth,
-                'chunk_s': c.chunk_s, 'context_s': c.context_s, 'sample_rate': c.sample_rate,
-                'n_samples': int(len(waveform)), 'frame_rate': self.frame_rate}
-        return frames, str(save_codes_cache(c.cache_dir, key, frames, meta))
+@patch
+def encode(self:AudioProcessor, waveform:np.ndarray) -> tuple[np.ndarray, str|None]:
+    "The frame stream `(n_codebooks, n_frames)` of a prepared waveform, from the cache when present."
+    c = self.config
+    key = self._cache_key(_waveform_hash(waveform)) if c.cache_dir else None
+    if key is not None:
+        frames = load_codes_cache(c.cache_dir, key)
+        if frames is not None: return frames, str(_cache_paths(c.cache_dir, key)[0])
+    frames = encode_stream(self.model, waveform, c.bandwidth, c.chunk_s, c.context_s)
+    if key is None: return frames, None
+    meta = {'model_id': self.model_id, 'model_fingerprint': self.fingerprint, 'bandwidth': c.bandwidth,
+            'chunk_s': c.chunk_s, 'context_s': c.context_s, 'sample_rate': c.sample_rate,
+            'n_samples': int(len(waveform)), 'frame_rate': self.frame_rate}
+    return frames, str(save_codes_cache(c.cache_dir, key, frames, meta))
 
-    def audio_to_features(self, path_or_waveform, # file path, or array `(n_samples,)` / `(n_channels, n_samples)`
-                          sample_rate:int|None=None, # the array's rate (not for files)
-                          grid:TRGrid|None=None, # TR grid; default: the whole TRs the audio fills
-                         ) -> AudioFeatures:
-        "Per-TR codes (or log-mel) with frame mask, frame times and metadata."
-        c = self.config
-        wav = self.load(path_or_waveform, sample_rate)
-        duration = len(wav) / c.sample_rate
-        if grid is None:
-            try: grid = TRGrid.from_duration(duration, c.tr)
-            except ValueError as e: raise AudioInputError(f'audio of {duration:.3f} s is shorter than one TR ({c.tr} s): {e}') from e
-        elif abs(grid.tr - c.tr) > 1e-9:
-            raise ConfigError(f'grid.tr={grid.tr} differs from AudioConfig.tr={c.tr}; use one TR for both.')
-        chash = content_hash(wav)
-        if c.use_encodec: stream, cache_path = self.encode(wav)
-        else: stream, cache_path = log_mel(wav, c), None
-        grouped, mask = group_frames(stream, grid, self.frame_rate)
-        n_needed = grid.n_samples(self.frame_rate)
-        if stream.shape[1] < n_needed:
-            warnings.warn(f'the audio ({duration:.2f} s) ends before the TR grid ({grid.n_trs} TRs to '
-                          f'{n_needed / self.frame_rate:.2f} s): {n_needed - stream.shape[1]} frames are missing and '
-                          'masked out (frame_mask False).')
-        return AudioFeatures(features=grouped, frame_mask=mask, frame_times=tr_frame_times(grid, mask, self.frame_rate),
-                             grid=grid, kind='encodec' if c.use_encodec else 'mel', frame_rate=self.frame_rate,
-                             sample_rate=c.sample_rate, n_frames=int(mask.sum()),
-                             n_frames_dropped=int(max(stream.shape[1] - n_needed, 0)), duration_s=duration,
-                             content_hash=chash, bandwidth=c.bandwidth if c.use_encodec else None,
-                             n_codebooks=self.n_codebooks, model_id=self.model_id, meaningful=self.meaningful,
-                             cache_path=cache_path)
+# %% ../nbs/01_audio.ipynb #f4f0c30d
+@patch
+def audio_to_features(self:AudioProcessor, path_or_waveform, # file path, or array `(n_samples,)` / `(n_channels, n_samples)`
+                      sample_rate:int|None=None, # the array's rate (not for files)
+                      grid:TRGrid|None=None, # TR grid; default: the whole TRs the audio fills
+                     ) -> AudioFeatures:
+    "Per-TR codes (or log-mel) with frame mask, frame times and metadata."
+    c = self.config
+    wav = self.load(path_or_waveform, sample_rate)
+    duration = len(wav) / c.sample_rate
+    if grid is None:
+        try: grid = TRGrid.from_duration(duration, c.tr)
+        except ValueError as e: raise AudioInputError(f'audio of {duration:.3f} s is shorter than one TR ({c.tr} s): {e}') from e
+    elif abs(grid.tr - c.tr) > 1e-9:
+        raise ConfigError(f'grid.tr={grid.tr} differs from AudioConfig.tr={c.tr}; use one TR for both.')
+    chash = _waveform_hash(wav)
+    if c.use_encodec: stream, cache_path = self.encode(wav)
+    else: stream, cache_path = log_mel(wav, c), None
+    grouped, mask = group_frames(stream, grid, self.frame_rate)
+    n_needed = grid.n_samples(self.frame_rate)
+    if stream.shape[1] < n_needed:
+        warnings.warn(f'the audio ({duration:.2f} s) ends before the TR grid ({grid.n_trs} TRs to '
+                      f'{n_needed / self.frame_rate:.2f} s): {n_needed - stream.shape[1]} frames are missing and '
+                      'masked out (frame_mask False).')
+    return AudioFeatures(features=grouped, frame_mask=mask, frame_times=tr_frame_times(grid, mask, self.frame_rate),
+                         grid=grid, kind='encodec' if c.use_encodec else 'mel', frame_rate=self.frame_rate,
+                         sample_rate=c.sample_rate, n_frames=int(mask.sum()),
+                         n_frames_dropped=int(max(stream.shape[1] - n_needed, 0)), duration_s=duration,
+                         content_hash=chash, bandwidth=c.bandwidth if c.use_encodec else None,
+                         n_codebooks=self.n_codebooks, model_id=self.model_id, meaningful=self.meaningful,
+                         cache_path=cache_path)
 
-    def _default_mask(self, n_trs:int, frames_per_tr:int) -> np.ndarray:
-        grid = TRGrid(self.config.tr, n_trs)
-        expected = grid.max_samples_per_tr(self.frame_rate)
-        if frames_per_tr != expected:
-            raise CodesError(f'features have {frames_per_tr} frames per TR but TR {self.config.tr} s at '
-                             f'{self.frame_rate:g} frames/s gives {expected}; pass frame_mask= for another layout.')
-        b = grid.sample_bounds(self.frame_rate)
-        return np.arange(frames_per_tr)[None] < (b[:, 1] - b[:, 0])[:, None]
+# %% ../nbs/01_audio.ipynb #2d67049f
+@patch
+def _default_mask(self:AudioProcessor, n_trs:int, frames_per_tr:int) -> np.ndarray:
+    grid = TRGrid(self.config.tr, n_trs)
+    expected = grid.max_samples_per_tr(self.frame_rate)
+    if frames_per_tr != expected:
+        raise CodesError(f'features have {frames_per_tr} frames per TR but TR {self.config.tr} s at '
+                         f'{self.frame_rate:g} frames/s gives {expected}; pass frame_mask= for another layout.')
+    b = grid.sample_bounds(self.frame_rate)
+    return np.arange(frames_per_tr)[None] < (b[:, 1] - b[:, 0])[:, None]
 
-    def check_features(self, features, frame_mask=None) -> tuple[np.ndarray, np.ndarray]:
-        "Validated `(features, frame_mask)`: codes as int64 in range (continuous values rounded and clipped)."
-        c = self.config
-        if isinstance(features, AudioFeatures):
-            frame_mask = features.frame_mask if frame_mask is None else frame_mask
-            features = features.features
-        if isinstance(features, torch.Tensor): features = features.detach().cpu().numpy()
-        if isinstance(frame_mask, torch.Tensor): frame_mask = frame_mask.detach().cpu().numpy()
-        a = np.asarray(features)
-        n_ch = self.n_codebooks if c.use_encodec else c.n_mels
-        what = 'codes' if c.use_encodec else 'log-mel features'
-        if a.ndim != 3 or a.shape[1] != n_ch:
-            raise CodesError(f'{what} must have shape (n_trs, {n_ch}, frames_per_tr)'
-                             + (f' ({n_ch} codebooks at {c.bandwidth} kbps)' if c.use_encodec else '')
-                             + f', got {a.shape}.')
-        if a.shape[0] == 0 or a.shape[2] == 0: raise CodesError(f'{what} are empty: shape {a.shape}.')
-        if a.dtype.kind not in 'iuf':
-            raise CodesError(f'{what} must be integers (codes) or floats (predictions), got dtype {a.dtype}.')
-        if a.dtype.kind == 'f' and not np.isfinite(a).all():
-            raise CodesError(f'{what} contain {int((~np.isfinite(a)).sum())} NaN/inf values; fix the predictions.')
-        if c.use_encodec:
-            hi = self.codebook_size - 1
-            if a.dtype.kind in 'iu':
-                lo_v, hi_v = int(a.min()), int(a.max())
-                if lo_v < 0 or hi_v > hi:
-                    raise CodesError(f'integer codes must lie in [0, {hi}], got values in [{lo_v}, {hi_v}]; '
-                                     'pass float predictions to have them rounded and clipped.')
-                a = a.astype(np.int64)
-            else: a = np.clip(np.rint(a), 0, hi).astype(np.int64)
-        else: a = a.astype(np.float32)
-        if frame_mask is None: frame_mask = self._default_mask(a.shape[0], a.shape[2])
-        frame_mask = np.asarray(frame_mask)
-        if frame_mask.dtype != bool or frame_mask.shape != (a.shape[0], a.shape[2]):
-            raise CodesError(f'frame_mask must be bool of shape {(a.shape[0], a.shape[2])}, got {frame_mask.dtype} {frame_mask.shape}.')
-        return a, frame_mask
+# %% ../nbs/01_audio.ipynb #9bd6ffcf
+@patch
+def check_features(self:AudioProcessor, features, frame_mask=None) -> tuple[np.ndarray, np.ndarray]:
+    "Validated `(features, frame_mask)`: codes as int64 in range (continuous values rounded and clipped)."
+    c = self.config
+    if isinstance(features, AudioFeatures):
+        frame_mask = features.frame_mask if frame_mask is None else frame_mask
+        features = features.features
+    if isinstance(features, torch.Tensor): features = features.detach().cpu().numpy()
+    if isinstance(frame_mask, torch.Tensor): frame_mask = frame_mask.detach().cpu().numpy()
+    a = np.asarray(features)
+    n_ch = self.n_codebooks if c.use_encodec else c.n_mels
+    what = 'codes' if c.use_encodec else 'log-mel features'
+    if a.ndim != 3 or a.shape[1] != n_ch:
+        raise CodesError(f'{what} must have shape (n_trs, {n_ch}, frames_per_tr)'
+                         + (f' ({n_ch} codebooks at {c.bandwidth} kbps)' if c.use_encodec else '')
+                         + f', got {a.shape}.')
+    if a.shape[0] == 0 or a.shape[2] == 0: raise CodesError(f'{what} are empty: shape {a.shape}.')
+    if a.dtype.kind not in 'iuf':
+        raise CodesError(f'{what} must be integers (codes) or floats (predictions), got dtype {a.dtype}.')
+    if a.dtype.kind == 'f' and not np.isfinite(a).all():
+        raise CodesError(f'{what} contain {int((~np.isfinite(a)).sum())} NaN/inf values; fix the predictions.')
+    if c.use_encodec:
+        hi = self.codebook_size - 1
+        if a.dtype.kind in 'iu':
+            lo_v, hi_v = int(a.min()), int(a.max())
+            if lo_v < 0 or hi_v > hi:
+                raise CodesError(f'integer codes must lie in [0, {hi}], got values in [{lo_v}, {hi_v}]; '
+                                 'pass float predictions to have them rounded and clipped.')
+            a = a.astype(np.int64)
+        else: a = np.clip(np.rint(a), 0, hi).astype(np.int64)
+    else: a = a.astype(np.float32)
+    if frame_mask is None: frame_mask = self._default_mask(a.shape[0], a.shape[2])
+    frame_mask = np.asarray(frame_mask)
+    if frame_mask.dtype != bool or frame_mask.shape != (a.shape[0], a.shape[2]):
+        raise CodesError(f'frame_mask must be bool of shape {(a.shape[0], a.shape[2])}, got {frame_mask.dtype} {frame_mask.shape}.')
+    return a, frame_mask
 
-    def features_to_audio(self, codes, # (n_trs, n_codebooks, frames_per_tr) int codes or float predictions; or AudioFeatures
-                          path=None, # write a 16-bit WAV here too (atomically)
-                          frame_mask=None, # bool (n_trs, frames_per_tr); default: the layout of a stream starting at TR 0
-                         ) -> np.ndarray:
-        "Waveform float32 `(n_samples,)` at 24 kHz decoded from per-TR codes (Griffin-Lim for log-mel)."
-        c = self.config
-        feats, mask = self.check_features(codes, frame_mask)
-        stream = ungroup_frames(feats, mask)
-        if c.use_encodec: wav = decode_stream(self.model, stream, c.chunk_s, c.context_s)
-        else: wav = mel_to_waveform(stream, c)
-        if path is not None: write_wav(path, wav, c.sample_rate)
-        return wav
-
-# %% ../nbs/01_audio.ipynb #7bda02f8
-def write_wav(path, waveform:np.ndarray, sample_rate:int=24000) -> Path:
-    "Write a mono float waveform as 16-bit PCM WAV, atomically (values beyond [-1, 1] are clipped)."
-    import soundfile as sf
-    y = np.clip(np.asarray(waveform, np.float32), -1, 1)
-    return atomic_write(path, lambda tmp: sf.write(tmp, y, int(sample_rate), format='WAV', subtype='PCM_16'))
+# %% ../nbs/01_audio.ipynb #a18007a3
+@patch
+def features_to_audio(self:AudioProcessor, codes, # (n_trs, n_codebooks, frames_per_tr) int codes or float predictions; or AudioFeatures
+                      path=None, # write a 16-bit WAV here too (atomically)
+                      frame_mask=None, # bool (n_trs, frames_per_tr); default: the layout of a stream starting at TR 0
+                     ) -> np.ndarray:
+    "Waveform float32 `(n_samples,)` at 24 kHz decoded from per-TR codes (Griffin-Lim for log-mel)."
+    c = self.config
+    feats, mask = self.check_features(codes, frame_mask)
+    stream = ungroup_frames(feats, mask)
+    if c.use_encodec: wav = decode_stream(self.model, stream, c.chunk_s, c.context_s)
+    else: wav = mel_to_waveform(stream, c)
+    if path is not None: write_wav(path, wav, c.sample_rate)
+    return wav
 
 # %% ../nbs/01_audio.ipynb #6ccf8d74
 def audio_players(signals:dict, sample_rate:int=24000, seconds:float|None=3.0, play_rate:int=16000):

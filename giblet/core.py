@@ -135,14 +135,20 @@ def atomic_replace_dir(path, # the folder to (re)place
     return path
 
 # %% ../nbs/00_core.ipynb #35e03339
-def content_hash(source, # a file path, or bytes
-                 bufsize:int=1 << 22, # read block in bytes
+def content_hash(source, # a file path, bytes, or an iterable of bytes chunks (hashed as their concatenation)
+                 bufsize:int=1 << 22, # read block in bytes (files)
                 ) -> str:
-    "Hex SHA-256 of a file's content (streamed) or of `bytes`."
+    "Hex SHA-256 of a file's content (streamed), of `bytes`, or of the concatenation of an iterable of bytes chunks."
     h = hashlib.sha256()
     if isinstance(source, (bytes, bytearray, memoryview)): h.update(source); return h.hexdigest()
-    with open(source, 'rb') as f:
-        while chunk := f.read(bufsize): h.update(chunk)
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, 'rb') as f:
+            while chunk := f.read(bufsize): h.update(chunk)
+        return h.hexdigest()
+    for chunk in source:
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f'content_hash: an iterable source must yield bytes, got {type(chunk).__name__}')
+        h.update(chunk)
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #dc49d0c6
