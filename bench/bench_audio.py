@@ -5,7 +5,7 @@ Each encode runs in its own fresh process (`_bench.run_stage`), so its peak RSS 
 (encode seconds per second of audio), peak RSS of the process, and the peak RSS growth during the encode (sampled every
 5 ms). Targets: chunked no slower per second of audio than single pass; at most a tenth of its memory per minute of audio.
 
-Usage: python bench/bench_audio.py [--duration 1380] [--single 120] [--chunk-s 60] [--context-s 3]
+Usage: python bench/bench_audio.py [--duration 1380] [--single 120] [--chunk-s 60]
 Writes bench/results/audio.json (atomically, with the git commit) and prints it.
 """
 import argparse, json
@@ -18,7 +18,7 @@ def calibrate():
     from giblet.audio import untrained_codec
     untrained_codec(0)
 
-def encode(mode:str, duration:float, chunk_s:float, context_s:float) -> dict:
+def encode(mode:str, duration:float, chunk_s:float) -> dict:
     "Encode `duration` s of generated audio, `mode` 'chunked' (giblet) or 'single' (one transformers call)."
     import time, numpy as np, torch
     torch.set_num_threads(THREADS)
@@ -28,7 +28,7 @@ def encode(mode:str, duration:float, chunk_s:float, context_s:float) -> dict:
     with PeakSampler('VmRSS', every_s=0.005) as rss:
         t0 = time.perf_counter()
         if mode == 'chunked':
-            codes = encode_stream(codec, audio, bandwidth=6.0, chunk_s=chunk_s, context_s=context_s)
+            codes = encode_stream(codec, audio, bandwidth=6.0, chunk_s=chunk_s)
         else:
             with torch.inference_mode():
                 codes = codec.encode(torch.from_numpy(audio)[None, None], bandwidth=6.0).audio_codes[0, 0].numpy()
@@ -38,7 +38,7 @@ def encode(mode:str, duration:float, chunk_s:float, context_s:float) -> dict:
             'codes_shape': list(codes.shape), 'n_unique_codebook0': int(len(np.unique(codes[0])))}
 
 def run(mode, duration, a) -> dict:
-    r = run_stage(encode, mode, duration, a.chunk_s, a.context_s, timeout_s=a.timeout, threads=THREADS)
+    r = run_stage(encode, mode, duration, a.chunk_s, timeout_s=a.timeout, threads=THREADS)
     return dict(r['result'], peak_rss_gb=r['peak_rss_gb'])
 
 def main():
@@ -46,7 +46,6 @@ def main():
     p.add_argument('--duration', type=float, default=1380.0, help='seconds of audio for the chunked encode (23 min)')
     p.add_argument('--single', type=float, default=120.0, help='seconds of audio for the single-pass encode')
     p.add_argument('--chunk-s', type=float, default=60.0)
-    p.add_argument('--context-s', type=float, default=3.0)
     p.add_argument('--timeout', type=float, default=1800.0, help='seconds allowed per encode')
     p.add_argument('--out', default=str(RESULTS/'audio.json'))
     a = p.parse_args()
@@ -58,7 +57,7 @@ def main():
     per_min = lambda r, key: r[key] / (r['audio_s'] / 60)
     res = {
         'what': 'EnCodec 24 kHz (untrained codec, same architecture), 6 kbps, encode only, 2 CPU threads',
-        'chunked': dict(chunked, chunk_s=a.chunk_s, context_s=a.context_s),
+        'chunked': dict(chunked, chunk_s=a.chunk_s),
         'single_pass': single,
         'ratios': {
             'rtf_chunked_over_single': round(chunked['real_time_factor'] / single['real_time_factor'], 3),

@@ -51,7 +51,7 @@ class AudioConfig:
     allow_download: bool = False # let transformers download the weights when they are not available locally
     seed: int = 0 # seed of the untrained codec's weights and calibration
     chunk_s: float = 60.0 # seconds of new audio encoded/decoded per chunk (bounds memory)
-    context_s: float = 3.0 # seconds of left context run before each chunk and discarded
+    context_s: float = 3.0 # seconds of left context decoded before each chunk and discarded (decoding; encoding needs none)
     sample_rate: int = 24000 # sample rate audio is resampled to (the codec's rate)
     n_mels: int = 128 # mel bands (legacy path)
     n_fft: int = 1024 # FFT size of the mel spectrogram (legacy path)
@@ -373,6 +373,111 @@ def _codebooks_of(model, bandwidth:float) -> int:
     c = model.config
     return n_codebooks_for(bandwidth, c.codebook_size, c.frame_rate, c.target_bandwidths)
 
+# %% ../nbs/01_audio.ipynb #ad65c705
+def _folded_conv(conv) -> tuple:
+    "An `EncodecConv1d`'s (weight, bias, stride, dilation, effective kernel), its weight norm folded into a plain weight."
+    c = conv.conv
+    return (c.weight.detach().clone(), c.bias.detach().clone(), c.stride[0], c.dilation[0], (c.kernel_size[0] - 1) * c.dilation[0] + 1)
+
+class _EncoderConvs:
+    """The convolution stack of an EnCodec encoder before its LSTM, run on blocks of frames without padding.
+    Input from sample `f * hop - lead - shift * hop` on gives the features of frames f, f+1, ... exactly."""
+    def __init__(self, model):
+        layers = list(model.encoder.layers)
+        kinds = [type(l).__name__ for l in layers]
+        if 'EncodecLSTM' not in kinds: raise CodecWeightsError(f'this EnCodec encoder has no LSTM (layers {kinds}); giblet needs the 24 kHz EnCodec architecture.')
+        self.head, self.hop, self.ops = layers[:kinds.index('EncodecLSTM')], model.config.hop_length, []
+        convs = [m for m in model.encoder.modules() if type(m).__name__ == 'EncodecConv1d']
+        if not all(c.causal and c.norm_type == 'weight_norm' for c in convs):
+            raise CodecWeightsError('streaming encode needs causal, weight-normed convolutions (the 24 kHz EnCodec); '
+                                    'this model has use_causal_conv or norm_type set otherwise.')
+        for l, kind in zip(self.head, kinds):
+            if kind == 'EncodecConv1d': self.ops.append(('conv', _folded_conv(l)))
+            elif kind == 'ELU': self.ops.append(('elu', None))
+            elif kind == 'EncodecResnetBlock':
+                sc = None if isinstance(l.shortcut, torch.nn.Identity) else _folded_conv(l.shortcut)
+                self.ops.append(('res', ([_folded_conv(b) for b in l.block if type(b).__name__ == 'EncodecConv1d'], sc)))
+            else: raise CodecWeightsError(f'unexpected EnCodec encoder layer {kind}; giblet needs the 24 kHz EnCodec architecture.')
+        for lead in range(4 * self.hop):   # the fewest extra samples for which every strided conv's windows line up
+            first, cuts = self._track(8 * self.hop - lead)
+            if cuts == 0: break
+        else: raise CodecWeightsError('the EnCodec encoder strides do not line up with its hop length')
+        self.lead, self.shift = lead, first - 8
+
+    def _track(self, p:int) -> tuple[int, int]:
+        "Where (output frame) an unpadded pass starting at sample `p` begins, and how many samples it must drop to stay on the stride grids."
+        cuts = 0
+        for kind, prm in self.ops:
+            if kind == 'conv':
+                _, _, s, _, k = prm
+                c = -(p + k - s) % s; cuts += c; p = (p + c + k - s) // s   # a padded output n reads [n*s - (k - s), n*s + s)
+            elif kind == 'res': p += sum(k - 1 for *_, k in prm[0])
+        return p, cuts
+
+    def _valid(self, h):
+        F, inp = torch.nn.functional, h
+        for kind, prm in self.ops:
+            if kind == 'elu': h = F.elu(h) if h is inp else F.elu_(h)   # in place, except on the caller's waveform
+            elif kind == 'conv': w, b, s, d, _ = prm; h = F.conv1d(h, w, b, s, 0, d)
+            else:
+                convs, sc = prm
+                y, lost = F.elu(h), 0
+                for i, (w, b, s, d, k) in enumerate(convs):
+                    y = F.conv1d(y, w, b, s, 0, d); lost += k - 1
+                    if i < len(convs) - 1: y = F.elu_(y)
+                h = (h if sc is None else F.conv1d(h, sc[0], sc[1], sc[2], 0, sc[3]))[..., lost:] + y
+        return h
+
+    def features(self, x, # float32 tensor `(n_samples,)`: the whole waveform
+                 start:int, stop:int, # frames [start, stop)
+                 context:int=8, # frames run before `start` where the model's padded layers are used
+                ) -> torch.Tensor:
+        "Pre-LSTM features `(channels, stop - start)` of frames [start, stop), equal to those of the whole-signal pass."
+        hop, n = self.hop, len(x)
+        a = (start - self.shift) * hop - self.lead
+        if a >= 0 and stop * hop <= n: return self._valid(x[a: stop * hop][None, None])[0, :, :stop - start]
+        left, h = max(0, start - context), x[max(0, start - context) * hop: stop * hop][None, None]
+        for l in self.head: h = l(h)                      # at the signal's edges: the model's own (reflect-padded) layers
+        return h[0, :, start - left: stop - left]
+
+# %% ../nbs/01_audio.ipynb #af345fc7
+_BLOCK_FRAMES = 150 # frames (2 s) per convolution pass: small enough to stay in cache, wide enough to amortise each call
+
+def _conv_features(convs:_EncoderConvs, x, # the whole waveform, float32 tensor `(n_samples,)`
+                   start:int, stop:int, # frames [start, stop)
+                   block:int=_BLOCK_FRAMES, # frames per pass
+                  ) -> torch.Tensor:
+    "Pre-LSTM features `(channels, stop - start)`, every pass `block` frames wide (a short last block overlaps the one before)."
+    n_frames = math.ceil(len(x) / convs.hop)
+    if n_frames <= block:                                  # a short signal: one pass over all of it
+        h = x[None, None]
+        for l in convs.head: h = l(h)
+        return h[0, :, start:stop]
+    parts = []
+    for b in range(start, stop, block):
+        a = min(b, n_frames - block)
+        parts.append(convs.features(x, a, a + block)[:, b - a: min(stop, b + block) - a])
+    return torch.cat(parts, 1)
+
+# %% ../nbs/01_audio.ipynb #d2855737
+def _rvq_codes(model, latents:torch.Tensor, # `(dim, n_frames)` encoder output
+               n_q:int, # codebooks
+               rows:int=1024, # frames per distance matrix (a short last block overlaps the one before)
+              ) -> torch.Tensor:
+    "Residual-VQ codes int64 `(n_q, n_frames)`, computed with transformers' own distance expression block by block."
+    n = latents.shape[1]
+    out = torch.empty(n_q, n, dtype=torch.int64)
+    books = [(l.codebook.embed, l.codebook.embed.t().pow(2).sum(0, keepdim=True)) for l in model.quantizer.layers[:n_q]]
+    for i0 in range(0, n, rows):
+        i = max(0, min(i0, n - rows))
+        r = latents[:, i:i + rows].T.contiguous()                         # (rows, dim)
+        for q, (embed, e2) in enumerate(books):
+            d = (2 * r @ embed.t()).sub_(r.pow(2).sum(1, keepdim=True)).sub_(e2)   # -(|r|^2 - 2 r.E + |E|^2), bit for bit
+            ind = d.max(dim=-1).indices
+            out[q, i0:i + rows] = ind[i0 - i:]
+            r = r - torch.nn.functional.embedding(ind, embed)
+    return out
+
 # %% ../nbs/01_audio.ipynb #a4e72e1b
 def _chunk_frames(model, chunk_s:float, context_s:float) -> tuple[int, int]:
     rate = model.config.frame_rate
@@ -383,25 +488,31 @@ def _chunk_frames(model, chunk_s:float, context_s:float) -> tuple[int, int]:
 def encode_stream(model, # EnCodec model (from `load_codec`)
                   waveform:np.ndarray, # float32 `(n_samples,)` mono at the model's sample rate
                   bandwidth:float=6.0, # kbps
-                  chunk_s:float=60.0, # seconds of new audio per chunk
-                  context_s:float=3.0, # seconds of left context per chunk (discarded)
+                  chunk_s:float=60.0, # seconds of audio per piece (bounds memory); at least one 2 s block
                  ) -> np.ndarray:
-    "Codes of a whole waveform as one frame stream, int64 `(n_codebooks, n_frames)`, n_frames = ceil(n_samples/hop)."
+    "Codes of a whole waveform as one frame stream, int64 `(n_codebooks, n_frames)`, n_frames = ceil(n_samples/hop); equal to one `model.encode` call."
+    F = torch.nn.functional
     n_q = _codebooks_of(model, bandwidth)
-    hop = model.config.hop_length
-    chunk, context = _chunk_frames(model, chunk_s, context_s)
+    chunk, _ = _chunk_frames(model, chunk_s, 0.0)
+    convs = _EncoderConvs(model)
+    lstm = next(l for l in model.encoder.layers if type(l).__name__ == 'EncodecLSTM').lstm
+    last = model.encoder.layers[-1]
+    w, b, s, dil, k = _folded_conv(last)
+    if s != 1: raise CodecWeightsError(f'the last encoder convolution has stride {s}; giblet needs the 24 kHz EnCodec architecture (stride 1).')
     x = torch.as_tensor(np.ascontiguousarray(waveform, dtype=np.float32))
-    n_frames = math.ceil(len(x) / hop)
+    n_frames = math.ceil(len(x) / model.config.hop_length)
+    n_pieces = math.ceil(n_frames / max(chunk, _BLOCK_FRAMES))
+    bounds = [round(i * n_frames / n_pieces) for i in range(n_pieces + 1)]   # equal pieces: none much shorter than the rest
     out = np.empty((n_q, n_frames), np.int64)
+    state = tail = None
     with torch.inference_mode():
-        for start in range(0, n_frames, chunk):
-            left = max(0, start - context)
-            seg = x[left * hop: (start + chunk) * hop]
-            codes = model.encode(seg[None, None], bandwidth=float(bandwidth)).audio_codes  # (1, 1, n_q, frames)
-            new = codes[0, 0, :, start - left:].numpy()
-            stop = min(start + chunk, n_frames)
-            if new.shape[1] != stop - start: raise RuntimeError(f'chunk at frame {start}: got {new.shape[1]} frames, expected {stop - start}')
-            out[:, start:stop] = new
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            seq = _conv_features(convs, x, start, stop).T[:, None]          # (frames, 1, channels)
+            y, state = lstm(seq, state)                                      # the LSTM state runs on across pieces
+            z = F.elu_(y.add_(seq))[:, 0].T                                   # (channels, frames)
+            lat = last(z[None])[0] if tail is None else F.conv1d(torch.cat([tail, z], 1)[None], w, b, 1, 0, dil)[0]
+            tail = z[:, z.shape[1] - (k - 1):]
+            out[:, start:stop] = _rvq_codes(model, lat, n_q).numpy()
     return out
 
 # %% ../nbs/01_audio.ipynb #319310eb
@@ -620,7 +731,7 @@ class AudioProcessor:
     def _cache_key(self, chash:str) -> str:
         c = self.config
         desc = json.dumps({'content': chash, 'model': self.fingerprint, 'bandwidth': float(c.bandwidth),
-                           'chunk_s': float(c.chunk_s), 'context_s': float(c.context_s), 'v': 1}, sort_keys=True)
+                           'chunk_s': float(c.chunk_s), 'v': 2}, sort_keys=True)
         return hashlib.sha256(desc.encode()).hexdigest()[:32]
 
     def encode(self, waveform:np.ndarray) -> tuple[np.ndarray, str|None]:
@@ -630,10 +741,10 @@ class AudioProcessor:
         if key is not None:
             frames = load_codes_cache(c.cache_dir, key)
             if frames is not None: return frames, str(_cache_paths(c.cache_dir, key)[0])
-        frames = encode_stream(self.model, waveform, c.bandwidth, c.chunk_s, c.context_s)
+        frames = encode_stream(self.model, waveform, c.bandwidth, c.chunk_s)
         if key is None: return frames, None
         meta = {'model_id': self.model_id, 'model_fingerprint': self.fingerprint, 'bandwidth': c.bandwidth,
-                'chunk_s': c.chunk_s, 'context_s': c.context_s, 'sample_rate': c.sample_rate,
+                'chunk_s': c.chunk_s, 'sample_rate': c.sample_rate,
                 'n_samples': int(len(waveform)), 'frame_rate': self.frame_rate}
         return frames, str(save_codes_cache(c.cache_dir, key, frames, meta))
 
