@@ -188,7 +188,8 @@ def _read_pyav(path:Path):
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False), int(rate)
 
 # %% ../nbs/01_audio.ipynb #1f0bbd34
-def read_audio_file(path) -> tuple[np.ndarray, int]:
+def read_audio_file(path, # an audio or video file PyAV can open (WAV, FLAC, MP3, M4V, MP4, ...)
+                   ) -> tuple[np.ndarray, int]: # float32 (n_channels, n_samples) and the native sample rate
     "Read any common audio/video file's (first) soundtrack at its native rate: float32 `(n_channels, n_samples)`, rate."
     path = Path(path)
     if not path.exists():
@@ -219,7 +220,8 @@ def load_audio(path, # wav, flac, mp3, m4v/mp4 (soundtrack), ... any format soun
 def _default_cache_root() -> Path:
     return Path(os.environ.get('GIBLET_CACHE', Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'giblet'))
 
-def model_fingerprint(model) -> str:
+def model_fingerprint(model, # any torch module (an EnCodec model here)
+                     ) -> str: # 16 hex digits
     "SHA-256 (first 16 hex digits) of a model's state dict: names, shapes and values."
     def parts():
         for k, v in sorted(model.state_dict().items()):
@@ -277,7 +279,8 @@ def load_pretrained_codec(model_id:str=ENCODEC_MODEL_ID, # Hugging Face id, used
 # %% ../nbs/01_audio.ipynb #37439c80
 _CALIBRATION_VERSION = 3 # bump when the calibration procedure or its settings change
 
-def seeded_encodec(seed:int=0):
+def seeded_encodec(seed:int=0, # seeds every weight
+                  ):
     "EnCodec 24 kHz architecture (`EncodecConfig()` defaults) with weights drawn from `seed`; codebooks still all zero."
     from transformers import EncodecConfig, EncodecModel
     with torch.random.fork_rng(devices=[]):
@@ -350,7 +353,8 @@ def untrained_codec(seed:int=0, # seed of the weights and the calibration
     return _freeze(model)
 
 # %% ../nbs/01_audio.ipynb #682eab42
-def load_codec(config:AudioConfig|None=None):
+def load_codec(config:AudioConfig|None=None, # codec, model id and offline settings (default: `AudioConfig()`)
+              ):
     "The codec `config` asks for: pretrained (offline unless allowed) or the labelled untrained stand-in."
     config = config or AudioConfig()
     if config.codec == 'untrained':
@@ -386,7 +390,8 @@ def _folded_conv(conv) -> tuple:
 class _EncoderConvs:
     """The convolution stack of an EnCodec encoder before its LSTM, run on blocks of frames without padding.
     Input from sample `f * hop - lead - shift * hop` on gives the features of frames f, f+1, ... exactly."""
-    def __init__(self, model):
+    def __init__(self, model, # a 24 kHz EnCodec model (transformers' `EncodecModel`)
+                ):
         layers = list(model.encoder.layers)
         kinds = [type(l).__name__ for l in layers]
         if 'EncodecLSTM' not in kinds: raise CodecWeightsError(f'this EnCodec encoder has no LSTM (layers {kinds}); giblet needs the 24 kHz EnCodec architecture.')
@@ -570,7 +575,10 @@ def ungroup_frames(grouped:np.ndarray, # `(n_trs, n_channels, frames_per_tr)`
     return grouped.transpose(1, 0, 2)[:, frame_mask]
 
 # %% ../nbs/01_audio.ipynb #ddf1a714
-def tr_frame_times(grid:TRGrid, frame_mask:np.ndarray, rate:float=75.0) -> np.ndarray:
+def tr_frame_times(grid:TRGrid, # the TR grid the frames were grouped on
+                   frame_mask:np.ndarray, # (n_trs, frames_per_tr) bool, True for a real frame (`group_frames`)
+                   rate:float=75.0, # codec frames per second
+                  ) -> np.ndarray:
     "Stimulus time (s) of the centre of each slot's frame, `(n_trs, frames_per_tr)`; NaN for unused slots."
     bounds = grid.sample_bounds(rate)
     idx = bounds[:, :1] + np.arange(frame_mask.shape[1])[None]
@@ -579,7 +587,9 @@ def tr_frame_times(grid:TRGrid, frame_mask:np.ndarray, rate:float=75.0) -> np.nd
 # %% ../nbs/01_audio.ipynb #73ec2fbd
 _LOG_EPS = 1e-6
 
-def log_mel(waveform:np.ndarray, config:AudioConfig) -> np.ndarray:
+def log_mel(waveform:np.ndarray, # mono float waveform (n_samples,) at `config.sample_rate`
+            config:AudioConfig, # n_mels, hop and FFT sizes
+           ) -> np.ndarray:
     "Natural-log mel power spectrogram `(n_mels, n_frames)`; frame j is centred on sample (j + 0.5) * hop."
     import librosa
     hop = config.hop_length
@@ -588,7 +598,9 @@ def log_mel(waveform:np.ndarray, config:AudioConfig) -> np.ndarray:
     return np.log(mel + _LOG_EPS).astype(np.float32)
 
 # %% ../nbs/01_audio.ipynb #5cf45690
-def mel_to_waveform(logmel:np.ndarray, config:AudioConfig) -> np.ndarray:
+def mel_to_waveform(logmel:np.ndarray, # (n_mels, n_frames) from `log_mel`
+                    config:AudioConfig, # the settings `log_mel` used
+                   ) -> np.ndarray:
     "Griffin-Lim inversion of `log_mel`: float32 `(n_frames * hop,)`."
     import librosa
     hop, n = config.hop_length, logmel.shape[1]
@@ -609,7 +621,11 @@ def _cache_paths(cache_dir, key:str) -> tuple[Path, Path]:
     d = Path(cache_dir)/'codes'
     return d/f'{key}.npy', d/f'{key}.json'
 
-def save_codes_cache(cache_dir, key:str, frames:np.ndarray, meta:dict) -> Path:
+def save_codes_cache(cache_dir, # the cache folder (created if absent)
+                     key:str, # the entry's key (`AudioProcessor._cache_key`)
+                     frames:np.ndarray, # (n_codebooks, n_frames) codes in [0, 1024)
+                     meta:dict, # what made the codes, written as the JSON sidecar
+                    ) -> Path:
     "Write frame stream `frames` (ints in [0, 1024)) and its JSON sidecar atomically; returns the .npy path."
     npy, js = _cache_paths(cache_dir, key)
     arr = np.ascontiguousarray(frames, dtype=np.int16)
@@ -619,7 +635,9 @@ def save_codes_cache(cache_dir, key:str, frames:np.ndarray, meta:dict) -> Path:
     return npy
 
 # %% ../nbs/01_audio.ipynb #42e9a737
-def load_codes_cache(cache_dir, key:str) -> np.ndarray|None:
+def load_codes_cache(cache_dir, # the cache folder
+                     key:str, # the entry's key
+                    ) -> np.ndarray|None:
     "Cached frame stream int64 `(n_codebooks, n_frames)`, or None when absent; warns and returns None when corrupt."
     npy, js = _cache_paths(cache_dir, key)
     if not (npy.is_file() and js.is_file()): return None
@@ -634,7 +652,11 @@ def load_codes_cache(cache_dir, key:str) -> np.ndarray|None:
     return arr.astype(np.int64)
 
 # %% ../nbs/01_audio.ipynb #84ab7995
-def log_mel_distance(reference:np.ndarray, estimate:np.ndarray, sample_rate:int=24000, n_mels:int=80) -> float:
+def log_mel_distance(reference:np.ndarray, # mono float waveform (n_samples,)
+                     estimate:np.ndarray, # mono float waveform; compared over the shorter length
+                     sample_rate:int=24000, # both signals' rate (Hz)
+                     n_mels:int=80, # mel bands
+                    ) -> float: # dB
     "Mean absolute difference (dB) between the log-mel spectrograms (power, floor -100 dB) of two signals."
     import librosa
     def lm(y):
@@ -693,7 +715,10 @@ class AudioFeatures:
     def frames_per_tr(self) -> int: return self.features.shape[2]
 
 # %% ../nbs/01_audio.ipynb #7bda02f8
-def write_wav(path, waveform:np.ndarray, sample_rate:int=24000) -> Path:
+def write_wav(path, # the .wav file to write (its folder must exist)
+              waveform:np.ndarray, # mono float (n_samples,), nominally in [-1, 1]
+              sample_rate:int=24000, # Hz
+             ) -> Path:
     "Write a mono float waveform as 16-bit PCM WAV, atomically (values beyond [-1, 1] are clipped)."
     import soundfile as sf
     y = np.clip(np.asarray(waveform, np.float32), -1, 1)
@@ -702,7 +727,9 @@ def write_wav(path, waveform:np.ndarray, sample_rate:int=24000) -> Path:
 # %% ../nbs/01_audio.ipynb #aea05581
 class AudioProcessor:
     "Soundtrack <-> per-TR EnCodec codes (or legacy log-mel): `audio_to_features` and `features_to_audio`."
-    def __init__(self, config:AudioConfig|None=None, **kwargs):
+    def __init__(self, config:AudioConfig|None=None, # all settings; or give them as keyword arguments
+                 **kwargs, # `AudioConfig` fields, e.g. codec='untrained', bandwidth=6.0
+                ):
         if config is None:
             try: config = AudioConfig(**kwargs)
             except TypeError as e:
@@ -737,7 +764,9 @@ class AudioProcessor:
 
 # %% ../nbs/01_audio.ipynb #731bb985
 @patch
-def load(self:AudioProcessor, path_or_waveform, sample_rate:int|None=None) -> np.ndarray:
+def load(self:AudioProcessor, path_or_waveform, # an audio/video file, or a float waveform (n_samples,) or (n_channels, n_samples)
+         sample_rate:int|None=None, # the waveform's rate (required for an array, ignored for a file)
+        ) -> np.ndarray:
     "Mono float32 waveform at the processor's sample rate from a file path or an array."
     c = self.config
     if isinstance(path_or_waveform, (str, os.PathLike)):
@@ -755,7 +784,8 @@ def _cache_key(self:AudioProcessor, chash:str) -> str:
     return content_hash(desc.encode())[:32]
 
 @patch
-def encode(self:AudioProcessor, waveform:np.ndarray) -> tuple[np.ndarray, str|None]:
+def encode(self:AudioProcessor, waveform:np.ndarray, # mono float32 (n_samples,) at the codec's rate (`load`)
+          ) -> tuple[np.ndarray, str|None]: # codes (n_codebooks, n_frames), cache path or None
     "The frame stream `(n_codebooks, n_frames)` of a prepared waveform, from the cache when present."
     c = self.config
     key = self._cache_key(_waveform_hash(waveform)) if c.cache_dir else None
@@ -814,7 +844,9 @@ def _default_mask(self:AudioProcessor, n_trs:int, frames_per_tr:int) -> np.ndarr
 
 # %% ../nbs/01_audio.ipynb #9bd6ffcf
 @patch
-def check_features(self:AudioProcessor, features, frame_mask=None) -> tuple[np.ndarray, np.ndarray]:
+def check_features(self:AudioProcessor, features, # `AudioFeatures`, or codes (n_trs, n_codebooks, frames_per_tr)
+                   frame_mask=None, # (n_trs, frames_per_tr) bool; taken from `features` when it is `AudioFeatures`
+                  ) -> tuple[np.ndarray, np.ndarray]:
     "Validated `(features, frame_mask)`: codes as int64 in range (continuous values rounded and clipped)."
     c = self.config
     if isinstance(features, AudioFeatures):
@@ -866,7 +898,11 @@ def features_to_audio(self:AudioProcessor, codes, # (n_trs, n_codebooks, frames_
     return wav
 
 # %% ../nbs/01_audio.ipynb #6ccf8d74
-def audio_players(signals:dict, sample_rate:int=24000, seconds:float|None=3.0, play_rate:int=16000):
+def audio_players(signals:dict, # {name: mono float waveform}
+                  sample_rate:int=24000, # the waveforms' rate (Hz)
+                  seconds:float|None=3.0, # each clip cut to this length (None: whole)
+                  play_rate:int=16000, # the players' rate (Hz)
+                 ):
     "Side-by-side inline players (IPython) for `{name: waveform}`, each cut to `seconds` and resampled to `play_rate`."
     from IPython.display import Audio, HTML
     cells = []

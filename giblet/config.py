@@ -17,7 +17,8 @@ class ConfigError(GibletError, ValueError):
     "A configuration value or key is invalid; the message says which and how to fix it."
 
 # %% ../nbs/00_config.ipynb #e72d7357
-def config_to_dict(cfg) -> dict:
+def config_to_dict(cfg, # a dataclass instance (nested dataclasses allowed)
+                  ) -> dict:
     "Convert a (nested) dataclass config to plain Python types (dicts, lists, str, numbers, None)."
     if dataclasses.is_dataclass(cfg): return {f.name: config_to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
     if isinstance(cfg, (list, tuple)): return [config_to_dict(v) for v in cfg]
@@ -68,7 +69,10 @@ def _coerce(value, tp, where:str):
     return value
 
 # %% ../nbs/00_config.ipynb #3921b3a0
-def config_from_dict(cls, d:dict, where:str=''):
+def config_from_dict(cls, # the dataclass to build
+                     d:dict, # field values, as read from YAML
+                     where:str='', # the key path for error messages (nested configs)
+                    ):
     "Build dataclass `cls` from dict `d`: unknown keys and wrongly typed values raise `ConfigError`; missing keys keep defaults."
     if d is None: d = {}
     if not isinstance(d, dict): raise ConfigError(f'{where or cls.__name__}: expected a mapping, got {d!r}')
@@ -84,11 +88,15 @@ def config_from_dict(cls, d:dict, where:str=''):
     except (ValueError, TypeError) as e: raise ConfigError(f'{where or cls.__name__}: {e}') from e
 
 # %% ../nbs/00_config.ipynb #85f5a092
-def save_config(cfg, path) -> Path:
+def save_config(cfg, # a dataclass instance
+                path, # the YAML file to write
+               ) -> Path:
     "Write dataclass `cfg` to YAML at `path` atomically (`giblet.core.write_text`)."
     return write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
-def load_config(cls, path):
+def load_config(cls, # the dataclass to build
+                path, # a YAML file written by `save_config` (or by hand)
+               ):
     "Read a YAML file into dataclass `cls`; keys absent from the file keep the dataclass defaults."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f'config file {path} does not exist; write one with `save_config(cfg, path)` or `giblet train --help`.')
