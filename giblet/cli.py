@@ -90,6 +90,7 @@ def main(argv:list[str]|None=None, # arguments after `giblet` (default: sys.argv
 
 # %% ../nbs/13_cli.ipynb #0ed84fda
 def _synth_options(p, required):
+    "The options of `giblet synth` (`required`: the group listed as required in --help)."
     g = required.add_mutually_exclusive_group(required=True)
     _option(g, '--out', help='folder to write the dataset to')
     g.add_argument('out_dir', nargs='?', help='the same, as a positional argument (older spelling)')
@@ -100,7 +101,8 @@ def _synth_options(p, required):
     _option(p, '--overwrite', action='store_true', help='replace a non-empty --out folder')
 
 @command('synth', _synth_options)
-def giblet_synth(args):
+def giblet_synth(args:argparse.Namespace, # the parsed `giblet synth` arguments
+                 ) -> None:
     "Generate a mini-Sherlock dataset (movie, annotations, NIfTI runs, ground truth) in the Sherlock layout."
     from giblet.synthetic import generate
     out = writable_dir(args.out or args.out_dir, '--out')
@@ -109,18 +111,20 @@ def giblet_synth(args):
 
 # %% ../nbs/13_cli.ipynb #cabb5cf8
 def _data_options(p, required):
-    "The options every command that reads a data folder shares."
+    "The options every command that reads a data folder shares: --data-dir (required) and --cache-dir."
     _option(required, '--data-dir', required=True, help='folder in the Sherlock layout')
     _option(p, '--cache-dir', help='cache folder (default: DATA_DIR/.giblet_cache)')
 
 def _prepare_options(p, required):
+    "The options of `giblet prepare` (`required`: the group listed as required in --help)."
     _data_options(p, required)
     _option(p, '--config', help='YAML experiment config (default: the config dataclasses)')
     _option(p, '--codec', choices=['pretrained', 'untrained'], help="override the config's data.audio.codec")
     _option(p, '--verify', action='store_true', help="check every cache entry's content hash (slower); a bad entry is rebuilt")
 
 @command('prepare', _prepare_options)
-def giblet_prepare(args):
+def giblet_prepare(args:argparse.Namespace, # the parsed `giblet prepare` arguments
+                   ) -> None:
     "Check the layout, align all modalities on the TR grid, split and cache (--verify: also check every cache entry's content)."
     from giblet.data import prepare_dataset
     cfg = pipeline.load_experiment(args.config, codec=args.codec)
@@ -129,6 +133,7 @@ def giblet_prepare(args):
 
 # %% ../nbs/13_cli.ipynb #f273e5d6
 def _train_options(p, required):
+    "The options of `giblet train` (`required`: the group listed as required in --help)."
     _data_options(p, required)
     _option(p, '--out', default='giblet-run', help='run folder: config.yaml, checkpoints/ (default: giblet-run)')
     _option(p, '--config', help='YAML experiment config (default: the config dataclasses)')
@@ -136,26 +141,30 @@ def _train_options(p, required):
     _option(p, '--no-resume', action='store_true', help='start afresh even if OUT/checkpoints/last.pt exists')
 
 @command('train', _train_options)
-def giblet_train(args):
+def giblet_train(args:argparse.Namespace, # the parsed `giblet train` arguments
+                 ) -> None:
     "Train the autoencoder (resumes from OUT/checkpoints/last.pt; runs under torchrun for several GPUs or machines)."
     cfg = pipeline.load_experiment(args.config, codec=args.codec)
     pipeline.run_train(args.data_dir, cfg, writable_dir(args.out, '--out'), cache_dir=args.cache_dir, resume=not args.no_resume)
 
 # %% ../nbs/13_cli.ipynb #c8e5db3a
 def _evaluate_options(p, required):
+    "The options of `giblet evaluate` (`required`: the group listed as required in --help)."
     _data_options(p, required)
     _option(required, '--checkpoint', required=True, help='a checkpoint (RUN/checkpoints/best.pt, or one moved elsewhere), or a run folder')
     _option(p, '--out', help='report folder, replaced whole (default: RUN/report, or report/ next to a checkpoint outside a run)')
     _option(p, '--config', help='YAML experiment config overriding the one stored in the checkpoint')
 
 @command('evaluate', _evaluate_options)
-def giblet_evaluate(args):
+def giblet_evaluate(args:argparse.Namespace, # the parsed `giblet evaluate` arguments
+                    ) -> None:
     "Score a trained model on the test block and write the report (metrics JSON, NIfTI maps, plots, WAV files)."
     _, report = pipeline.run_evaluate(args.checkpoint, args.data_dir, args.out, config=args.config, cache_dir=args.cache_dir)
     print((report/'report.md').read_text())
 
 # %% ../nbs/13_cli.ipynb #f13db113
 def _demo_options(p, required):
+    "The options of `giblet demo` (`required`: the group listed as required in --help)."
     _option(p, '--out', default='giblet-demo', help='demo folder: data/, run/, report/ (default: giblet-demo)')
     _option(p, '--n-trs', type=_positive_int, default=300, help='generated TRs (default: 300)')
     _option(p, '--n-subjects', type=_positive_int, default=3, help='generated subjects (default: 3)')
@@ -164,6 +173,7 @@ def _demo_options(p, required):
     _option(p, '--overwrite', action='store_true', help='replace an existing demo folder')
 
 @command('demo', _demo_options)
-def giblet_demo(args):
+def giblet_demo(args:argparse.Namespace, # the parsed `giblet demo` arguments
+                ) -> None:
     "Generate, prepare, train and evaluate on a mini-Sherlock, offline, in a few minutes on a CPU."
     pipeline.run_demo(args.out, n_trs=args.n_trs, n_subjects=args.n_subjects, epochs=args.epochs, seed=args.seed, overwrite=args.overwrite)
