@@ -15,8 +15,9 @@ from .fmri import voxels_to_nifti
 
 # %% auto #0
 __all__ = ['EvaluationError', 'EvaluationConfig', 'jsonable', 'constant_voxels', 'voxel_correlations', 'subject_correlations',
-           'signal_ceiling', 'isc_ceiling', 'ceiling_fraction', 'PermutationResult', 'permutation_test',
-           'contiguous_folds', 'RidgeResult', 'ridge_baseline', 'baseline_features', 'code_accuracy',
+           'signal_ceiling', 'isc_ceiling', 'reliability_ceilings', 'ceiling_fraction', 'PermutationResult',
+           'permutation_test', 'fdr_significant', 'bootstrap_r_difference', 'contiguous_folds', 'RidgeResult',
+           'ridge_baseline', 'baseline_features', 'code_accuracy', 'code_chance', 'code_cross_entropy_bits',
            'audio_reconstruction', 'frame_quality', 'retrieval_accuracy', 'correlation_map', 'save_correlation_map',
            'save_predictions', 'mask_voxel_index', 'save_figure', 'plot_correlation_histogram', 'plot_brain_map',
            'plot_loss_curves', 'plot_codes', 'plot_frames', 'summarize_fmri', 'FMRIScores', 'score_fmri',
@@ -38,6 +39,9 @@ class EvaluationConfig:
     ridge_folds: int = 5 # contiguous cross-validation folds for the ridge penalties
     min_ceiling: float = 0.1 # voxels with a lower noise ceiling are left out of the ceiling fraction
     save_predictions: bool = True # write the test-block predictions (.npy + .json)
+    fdr_q: float = 0.05 # false discovery rate of the significant-voxel count (Benjamini-Hochberg over the tested voxels)
+    n_bootstrap: int = 1000 # block-bootstrap resamples of the model-minus-ridge interval
+    bootstrap_block_trs: int = 10 # consecutive test TRs per bootstrap block (15 s at TR 1.5 s: longer than the HRF)
 
     def __post_init__(self):
         if self.n_permutations < 1: raise EvaluationError(f'n_permutations must be >= 1, got {self.n_permutations}')
@@ -45,6 +49,8 @@ class EvaluationConfig:
         if not self.ridge_delays or min(self.ridge_delays) < 0: raise EvaluationError(f'ridge_delays must be non-negative TR lags, got {self.ridge_delays}')
         if not self.ridge_alphas or min(self.ridge_alphas) <= 0: raise EvaluationError(f'ridge_alphas must be positive, got {self.ridge_alphas}')
         if self.ridge_folds < 2: raise EvaluationError(f'ridge_folds must be >= 2, got {self.ridge_folds}')
+        if not 0 < self.fdr_q < 1: raise EvaluationError(f'fdr_q must be in (0, 1), got {self.fdr_q}')
+        if self.n_bootstrap < 10 or self.bootstrap_block_trs < 1: raise EvaluationError(f'need n_bootstrap >= 10 and bootstrap_block_trs >= 1, got {self.n_bootstrap}, {self.bootstrap_block_trs}')
         if not 0 <= self.min_ceiling < 1: raise EvaluationError(f'min_ceiling must be in [0, 1), got {self.min_ceiling}')
 
 # %% ../nbs/11_evaluation.ipynb #5037c815
@@ -163,6 +169,17 @@ def isc_ceiling(data, # responses of several subjects (n_subjects, n_trs, n_voxe
     total = d.sum(0, dtype=np.float64)
     return np.stack([voxel_correlations((total - d[s]) / (n_sub - 1), d[s]) for s in range(n_sub)])
 
+# %% ../nbs/11_evaluation.ipynb #8efc44b0
+def reliability_ceilings(data, # responses of several subjects (n_subjects, n_trs, n_voxels), e.g. one block of TRs
+                        ) -> dict: # 'subject', 'average', 'reliability', 'isc' (each (n_voxels,)) and 'n_subjects'
+    "Noise ceilings from the leave-one-out ISC, Spearman-Brown corrected: the best r of a prediction of one subject ('subject') and of the subject average ('average')."
+    d = _as_array(data, 'data'); isc_s = isc_ceiling(d)             # (n_subjects, n_voxels), validates the shape
+    n = d.shape[0]; isc = np.nanmean(isc_s, 0)
+    r2 = np.clip(np.nan_to_num(isc), 0, None) ** 2                   # a negative ISC means no reliable signal
+    rho1 = np.clip((r2 * (n - 2) + np.sqrt(r2**2 * (n - 2)**2 + 4 * (n - 1) * r2)) / (2 * (n - 1)), 0, 1)
+    rho_n = n * rho1 / (1 + (n - 1) * rho1)
+    return {'subject': np.sqrt(rho1), 'average': np.sqrt(rho_n), 'reliability': rho1, 'isc': isc, 'n_subjects': n}
+
 # %% ../nbs/11_evaluation.ipynb #32290469
 def ceiling_fraction(r, # voxelwise r (n_voxels,) or (n_subjects, n_voxels)
                      ceiling, # noise ceiling, same shape as `r` (or broadcastable)
@@ -182,7 +199,7 @@ def ceiling_fraction(r, # voxelwise r (n_voxels,) or (n_subjects, n_voxels)
 class PermutationResult:
     "Observed correlations and their autocorrelation-preserving null."
     r: np.ndarray # observed voxelwise r (n_voxels,)
-    p_voxel: np.ndarray # one-sided permutation p-value per voxel (n_voxels,)
+    p_voxel: np.ndarray # one-sided permutation p-value per voxel (n_voxels,); 1 where r is undefined (constant voxel)
     mean_r: float # observed mean r over the tested voxel set
     p_mean: float # p-value of `mean_r`
     null_mean: np.ndarray # null distribution of the mean r over the voxel set (n_permutations,)
@@ -258,9 +275,61 @@ def permutation_test(pred, # predicted responses (n_trs, n_voxels)
         null_sum += rk[:, sel[sl]].sum(1)
         if keep_null: null_voxel[:, sl] = rk
     mean_r = float(r_obs[sel].mean()); null_mean = null_sum / sel.sum()
-    return PermutationResult(r=r_obs, p_voxel=(1 + count) / (1 + n_permutations), mean_r=mean_r,
+    p_voxel = (1 + count) / (1 + n_permutations); p_voxel[np.isnan(r_obs)] = 1.0     # a constant voxel cannot be significant
+    return PermutationResult(r=r_obs, p_voxel=p_voxel, mean_r=mean_r,
                              p_mean=float((1 + (null_mean >= mean_r - 1e-12).sum()) / (1 + n_permutations)),
                              null_mean=null_mean, method=method, n_permutations=n_permutations, null_voxel=null_voxel)
+
+# %% ../nbs/11_evaluation.ipynb #5f61e9ea
+def fdr_significant(p, # p-values (n_tests,), e.g. `PermutationResult.p_voxel`
+                    q:float=0.05, # false discovery rate
+                   ) -> np.ndarray: # (n_tests,) bool
+    "Benjamini-Hochberg: which of the tests are significant at false discovery rate `q`."
+    p = _as_array(p, 'p').astype(np.float64)
+    if p.ndim != 1: raise EvaluationError(f'p has shape {p.shape}; expected one p-value per test (n_tests,)')
+    if not 0 < q < 1: raise EvaluationError(f'q (the false discovery rate) must be in (0, 1), got {q}')
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise EvaluationError('p holds NaN or values outside [0, 1]; drop untestable voxels (e.g. constant ones) before the correction')
+    order = np.argsort(p, kind='stable'); n = len(p)
+    passed = np.flatnonzero(p[order] <= q * np.arange(1, n + 1) / n)
+    out = np.zeros(n, bool); out[order[:passed[-1] + 1] if len(passed) else []] = True
+    return out
+
+# %% ../nbs/11_evaluation.ipynb #fa279f18
+def bootstrap_r_difference(pred_a, # predicted responses of model A (n_trs, n_voxels)
+                           pred_b, # predicted responses of model B, e.g. the ridge baseline (n_trs, n_voxels)
+                           true, # measured responses (n_trs, n_voxels)
+                           voxels=None, # (n_voxels,) bool: the voxels averaged (default: all)
+                           block_trs:int=10, # consecutive TRs per resampled block
+                           n_boot:int=1000, # bootstrap resamples
+                           level:float=0.95, # interval coverage
+                           seed:int=0, # seeds the resampling
+                          ) -> dict: # 'difference', 'low', 'high', 'level', 'block_trs', 'n_boot', 'mean_r_a', 'mean_r_b'
+    "Mean r of A minus mean r of B over `voxels`, with a block-bootstrap percentile interval over test TRs."
+    a, t = _check_pair(pred_a, true, names=('pred_a', 'true')); b, _ = _check_pair(pred_b, true, names=('pred_b', 'true'))
+    if voxels is not None:
+        v = _as_array(voxels, 'voxels').astype(bool)
+        if v.shape != (t.shape[1],) or not v.any(): raise EvaluationError(f'voxels must be a non-empty ({t.shape[1]},) bool mask, got shape {v.shape}')
+        a, b, t = a[:, v], b[:, v], t[:, v]
+    n = len(t)
+    if not 1 <= block_trs <= n // 2: raise EvaluationError(f'block_trs must be between 1 and half the {n} test TRs, got {block_trs}')
+    if n_boot < 10 or not 0 < level < 1: raise EvaluationError(f'need n_boot >= 10 and 0 < level < 1, got {n_boot}, {level}')
+    def mean_r(idx):                                  # (n_draws, n_trs) TR indices -> (n_draws,) mean r of A and of B
+        tt = t[idx]; tt = tt - tt.mean(1, keepdims=True); tn = np.sqrt((tt**2).sum(1))
+        out = []
+        for p in (a, b):
+            pp = p[idx]; pp = pp - pp.mean(1, keepdims=True)
+            with np.errstate(invalid='ignore', divide='ignore'): r = (pp * tt).sum(1) / (np.sqrt((pp**2).sum(1)) * tn)
+            out.append(np.nanmean(r, -1))
+        return out
+    ra, rb = mean_r(np.arange(n)[None])
+    rng = np.random.default_rng(seed); n_blocks = -(-n // block_trs)
+    starts = rng.integers(0, n - block_trs + 1, (n_boot, n_blocks))
+    idx = (starts[:, :, None] + np.arange(block_trs)).reshape(n_boot, -1)[:, :n]
+    diffs = np.concatenate([np.subtract(*mean_r(idx[i:i + 50])) for i in range(0, n_boot, 50)])
+    lo, hi = np.nanquantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    return {'difference': float(ra[0] - rb[0]), 'low': float(lo), 'high': float(hi), 'level': level,
+            'block_trs': block_trs, 'n_boot': n_boot, 'mean_r_a': float(ra[0]), 'mean_r_b': float(rb[0])}
 
 # %% ../nbs/11_evaluation.ipynb #cdfc19aa
 def contiguous_folds(n_samples:int, # training samples (TRs), in time order
@@ -466,6 +535,48 @@ def code_accuracy(pred_codes, # predicted codes (..., n_codebooks, frames_per_tr
     return {'accuracy': acc.tolist(), 'mean_accuracy': float(acc.mean()),
             'chance_majority': majority.tolist(), 'chance_uniform': 1.0 / codebook_size,
             'above_majority': (acc > majority).tolist(), 'n_frames': int(m.sum())}
+
+# %% ../nbs/11_evaluation.ipynb #7d7d6bf3
+def code_chance(train_codes, # training-block codes (..., n_codebooks, frames_per_tr) int
+                test_codes, # test-block codes (..., n_codebooks, frames_per_tr) int
+                train_mask=None, # real frames of train_codes (..., frames_per_tr) bool; default all
+                test_mask=None, # real frames of test_codes (..., frames_per_tr) bool; default all
+                codebook_size:int=1024, # codes per codebook
+               ) -> dict: # per codebook: 'majority_code', 'accuracy_train_majority', 'entropy_train_bits', 'cross_entropy_train_unigram_bits'
+    "Chance levels a predictor could reach knowing only the training block: its majority code's accuracy on test and its unigram's cross-entropy (bits) on test."
+    def real(codes, mask, name):
+        c = _as_array(codes, name)
+        if not np.issubdtype(c.dtype, np.integer): raise TypeError(f'{name} has dtype {c.dtype}; codes are categorical integers')
+        if c.ndim < 2 or (c.size and (c.min() < 0 or c.max() >= codebook_size)):
+            raise EvaluationError(f'{name} must be (..., n_codebooks, frames_per_tr) codes in 0..{codebook_size - 1}, got shape {c.shape}')
+        m = np.ones(c.shape[:-2] + c.shape[-1:], bool) if mask is None else _as_array(mask, name + ' mask').astype(bool)
+        if m.shape != c.shape[:-2] + c.shape[-1:]: raise EvaluationError(f'the mask of {name} has shape {m.shape}; expected {c.shape[:-2] + c.shape[-1:]}')
+        if not m.any(): raise EvaluationError(f'the mask of {name} marks no real frame')
+        return np.moveaxis(c, -2, 0)[:, m]                      # (n_codebooks, n_real_frames)
+    tr, te = real(train_codes, train_mask, 'train_codes'), real(test_codes, test_mask, 'test_codes')
+    if len(tr) != len(te): raise EvaluationError(f'train_codes has {len(tr)} codebooks but test_codes {len(te)}')
+    counts = np.stack([np.bincount(c, minlength=codebook_size) for c in tr]).astype(np.float64)
+    major = counts.argmax(1)
+    p_ml = counts / counts.sum(1, keepdims=True)
+    p_smooth = (counts + 1) / (counts.sum(1, keepdims=True) + codebook_size)
+    with np.errstate(divide='ignore', invalid='ignore'): ent = -np.nansum(p_ml * np.log2(p_ml), 1)
+    xent = np.array([-np.log2(p_smooth[k, te[k]]).mean() for k in range(len(te))])
+    return {'majority_code': major.tolist(), 'accuracy_train_majority': (te == major[:, None]).mean(1).tolist(),
+            'entropy_train_bits': ent.tolist(), 'cross_entropy_train_unigram_bits': xent.tolist(),
+            'uniform_bits': float(np.log2(codebook_size))}
+
+# %% ../nbs/11_evaluation.ipynb #7f1d15e6
+def code_cross_entropy_bits(logits, # predicted code logits (..., n_codebooks, frames_per_tr, codebook_size)
+                            true_codes, # true codes (..., n_codebooks, frames_per_tr) int
+                            frame_mask=None, # real frames (..., frames_per_tr) bool; default all
+                           ) -> list[float]: # bits per real frame, per codebook
+    "The model's cross-entropy on the true codes in bits per frame, per codebook (compare with `code_chance`)."
+    import torch
+    lg = torch.as_tensor(np.asarray(logits), dtype=torch.float64); t = _as_array(true_codes, 'true_codes')
+    if lg.shape[:-1] != t.shape: raise EvaluationError(f'logits have shape {tuple(lg.shape)}; expected {t.shape} + (codebook_size,)')
+    m = np.ones(t.shape[:-2] + t.shape[-1:], bool) if frame_mask is None else _as_array(frame_mask, 'frame_mask').astype(bool)
+    nll = -torch.log_softmax(lg, -1).gather(-1, torch.as_tensor(t, dtype=torch.long)[..., None])[..., 0].numpy() / np.log(2)
+    return (np.moveaxis(nll, -2, 0)[:, m]).mean(1).tolist()
 
 # %% ../nbs/11_evaluation.ipynb #2c02acb8
 def audio_reconstruction(codec, # EnCodec model (`giblet.audio.load_codec`); the one that made `true_codes`
@@ -807,8 +918,9 @@ def summarize_fmri(r, # model voxelwise r (n_voxels,) or per subject (n_subjects
     if ridge_r is not None:
         b = _voxel_average(ridge_r, 'ridge_r', n_vox)
         for g, sel in groups.items(): out[f'ridge_mean_r_{g}'] = np.nanmean(b[sel]) if sel.any() else None
-        key = 'planted' if planted is not None else 'all'
-        out['beats_ridge'] = bool(out[f'mean_r_{key}'] > out[f'ridge_mean_r_{key}'])
+        if r.ndim == _as_array(ridge_r, 'ridge_r').ndim:               # like with like only (`score_fmri` compares subject averages)
+            key = 'planted' if planted is not None else 'all'
+            out['beats_ridge'] = bool(out[f'mean_r_{key}'] > out[f'ridge_mean_r_{key}'])
     if permutation is not None: out.update(_permutation_summary(permutation))
     if constant is not None: out['n_constant_voxels'] = int(_as_array(constant, 'constant').sum())
     return jsonable(out)
@@ -820,6 +932,8 @@ class FMRIScores:
     r: np.ndarray # voxelwise r per subject (n_subjects, n_voxels)
     r_average: np.ndarray # r of the subject-average prediction against the subject-average data (n_voxels,)
     ceiling: np.ndarray|None # noise ceiling per subject (n_subjects, n_voxels); None with one subject and no ground truth
+    ceiling_average: np.ndarray|None # noise ceiling of the subject average (n_voxels,), matched to `r_average`
+    significant: np.ndarray # (n_voxels,) bool: FDR-significant voxels of the subject-average prediction (among the tested ones)
     permutation: PermutationResult # chance test of the subject-average prediction
     planted: np.ndarray|None # (n_voxels,) bool: voxels with planted signal (generated data), else None
     ridge_r: np.ndarray|None # ridge-baseline r on the same test TRs (n_voxels,), or None
@@ -831,9 +945,11 @@ def score_fmri(pred, # predicted test-block responses (n_subjects, n_trs, n_voxe
                ridge_r=None, # ridge-baseline r on the same test TRs (n_voxels,), e.g. `ridge_baseline(...).r`
                planted=None, # (n_voxels,) bool: voxels with planted signal (generated data)
                signal=None, # noiseless planted responses on the test TRs (n_trs, n_voxels), for the ceiling (generated data)
-               config:EvaluationConfig|None=None, # permutation test and ceiling settings
+               config:EvaluationConfig|None=None, # permutation, FDR, bootstrap and ceiling settings
+               ridge_pred=None, # ridge predictions of the subject average on the same TRs (n_trs, n_voxels), for the model-minus-ridge interval
+               selected=None, # (n_voxels,) bool: voxels chosen on training TRs without ground truth (e.g. by train-block reliability)
               ) -> FMRIScores:
-    "Voxelwise r per subject and of the subject average, noise ceiling, chance and the ridge comparison; touches no file."
+    "Voxelwise r per subject and of the subject average, each against its matched ceiling; chance, FDR-significant voxels and model minus ridge with an interval; touches no file."
     ecfg = config or EvaluationConfig()
     t = _as_array(true, 'true')
     if t.ndim != 3: raise EvaluationError(f'true has shape {t.shape}; expected (n_subjects, n_trs, n_voxels) (one subject: true[None])')
@@ -841,21 +957,53 @@ def score_fmri(pred, # predicted test-block responses (n_subjects, n_trs, n_voxe
     if p.ndim == 2: p = np.broadcast_to(p, t.shape)
     pl = None if planted is None else _voxel_groups(planted, t.shape[-1])['planted']
     rr = None if ridge_r is None else _voxel_average(ridge_r, 'ridge_r', t.shape[-1])
+    sel = None if selected is None else _voxel_groups(selected, t.shape[-1])['planted']
+    if sel is not None and not sel.any(): raise EvaluationError('selected marks no voxel; select at least one voxel on the training TRs')
     r = subject_correlations(p, t)
-    if signal is not None: ceiling = signal_ceiling(signal, t)
-    else: ceiling = isc_ceiling(t) if t.shape[0] > 1 else None
     p_avg, t_avg = p.mean(0), t.mean(0)
     r_avg = voxel_correlations(p_avg, t_avg)
-    perm = permutation_test(p_avg, t_avg, n_permutations=ecfg.n_permutations, method=ecfg.null_method, voxels=pl, seed=ecfg.seed)
+    if signal is not None:
+        ceiling, ceiling_avg = signal_ceiling(signal, t), signal_ceiling(signal, t_avg)
+        how = 'ground truth: r of the noiseless planted signal with each subject and with the subject average'
+    elif t.shape[0] > 1:
+        rc = reliability_ceilings(t); ceiling, ceiling_avg = np.tile(rc['subject'], (t.shape[0], 1)), rc['average']
+        how = (f'leave-one-subject-out ISC of the {t.shape[0]} subjects on the test block, Spearman-Brown corrected '
+               'to one subject (per-subject r) and to the subject average (subject-average r)')
+    else: ceiling = ceiling_avg = None; how = 'none: one subject and no ground truth'
+    tested = sel if sel is not None else (pl if pl is not None else np.ones(t.shape[-1], bool))
+    perm = permutation_test(p_avg, t_avg, n_permutations=ecfg.n_permutations, method=ecfg.null_method, voxels=tested, seed=ecfg.seed)
     metrics = summarize_fmri(r, planted=pl, ceiling=ceiling, ridge_r=rr, permutation=perm, min_ceiling=ecfg.min_ceiling)
+    metrics['ceiling_method'] = how
+    metrics['tested_voxels'] = ('selected on training TRs' if sel is not None else 'planted (ground truth)' if pl is not None else 'all')
+    significant = np.zeros(t.shape[-1], bool); significant[tested] = fdr_significant(perm.p_voxel[tested], ecfg.fdr_q)
+    metrics.update(fdr_q=ecfg.fdr_q, n_voxels_tested=int(tested.sum()), n_voxels_fdr=int(significant.sum()),
+                   min_attainable_p=1 / (1 + ecfg.n_permutations))
+    if pl is not None:
+        hit = int((significant & pl).sum())
+        metrics['fdr_precision_planted'] = hit / int(significant.sum()) if significant.any() else None
+        metrics['fdr_recall_planted'] = hit / int(pl.sum()) if pl.any() else None
     avg = {'mean_r_model': float(np.nanmean(r_avg))}
     if rr is not None: avg['mean_r_ridge'] = float(np.nanmean(rr))
-    if pl is not None:
-        avg['mean_r_model_planted'] = float(np.nanmean(r_avg[pl]))
-        if rr is not None: avg['mean_r_ridge_planted'] = float(np.nanmean(rr[pl]))
-        avg['mean_r_model_other'] = float(np.nanmean(r_avg[~pl]))
+    sets = {'planted': pl, 'selected': sel}
+    for name, s in sets.items():
+        if s is None: continue
+        avg[f'mean_r_model_{name}'] = float(np.nanmean(r_avg[s]))
+        if rr is not None: avg[f'mean_r_ridge_{name}'] = float(np.nanmean(rr[s]))
+        if ceiling_avg is not None:
+            avg[f'ceiling_mean_{name}'] = float(np.nanmean(ceiling_avg[s]))
+            avg[f'ceiling_fraction_{name}'] = avg[f'mean_r_model_{name}'] / avg[f'ceiling_mean_{name}'] if avg[f'ceiling_mean_{name}'] > 0 else None
+    if pl is not None: avg['mean_r_model_other'] = float(np.nanmean(r_avg[~pl]))
+    key = 'planted' if pl is not None else ('selected' if sel is not None else None)
+    if rr is not None:
+        ref = np.ones(t.shape[-1], bool) if key is None else sets[key]
+        avg['beats_ridge'] = bool(np.nanmean(r_avg[ref]) > np.nanmean(rr[ref]))
+        avg['beats_ridge_voxels'] = key or 'all'
+        if ridge_pred is not None:
+            avg['model_minus_ridge'] = bootstrap_r_difference(p_avg, ridge_pred, t_avg, voxels=ref, block_trs=ecfg.bootstrap_block_trs,
+                                                              n_boot=ecfg.n_bootstrap, seed=ecfg.seed)
     metrics['subject_average'] = avg
-    return FMRIScores(r=r, r_average=r_avg, ceiling=ceiling, permutation=perm, planted=pl, ridge_r=rr, metrics=metrics)
+    return FMRIScores(r=r, r_average=r_avg, ceiling=ceiling, ceiling_average=ceiling_avg, significant=significant,
+                      permutation=perm, planted=pl, ridge_r=rr, metrics=jsonable(metrics))
 
 # %% ../nbs/11_evaluation.ipynb #2178680d
 def score_reconstructions(pred:dict, # model outputs on the test TRs; any of 'codes' (n_trs, n_codebooks, frames_per_tr) int, 'frames' (n_trs, frames_per_tr, 3, h, w), 'text' (n_trs, d)
