@@ -252,10 +252,6 @@ def _decode_audio(data, pred_codes, true_codes, fmask, trs, seconds) -> tuple[di
              'codec_meaningful': not metrics['untrained_codec']}, waves, sr)
 
 # %% ../nbs/12_pipeline.ipynb #b0c3468a
-def _candidates(annotation_embeddings, tr_embeddings):
-    "Retrieval candidates: every annotation plus each TR's own (blended, when a TR overlaps two annotations) embedding."
-    return np.unique(np.concatenate([annotation_embeddings, tr_embeddings]), axis=0)
-
 @dataclass
 class Scores:
     "What `score_model` computes on the test block: the metrics, and the arrays the report's files and plots show."
@@ -268,6 +264,11 @@ class Scores:
     waves: dict|None = None # decoded test audio: 'original', 'roundtrip', 'prediction'
     sample_rate: int|None = None # of `waves`
 
+# %% ../nbs/12_pipeline.ipynb #9ceb9130
+def _candidates(annotation_embeddings, tr_embeddings):
+    "Retrieval candidates: every annotation plus each TR's own (blended, when a TR overlaps two annotations) embedding."
+    return np.unique(np.concatenate([annotation_embeddings, tr_embeddings]), axis=0)
+
 def score_model(model:MultimodalAutoencoder, # trained model
                 data:PreparedData, # the prepared dataset it was trained on
                 config:ev.EvaluationConfig|None=None, # chance test, ridge baseline and ceiling settings
@@ -278,8 +279,9 @@ def score_model(model:MultimodalAutoencoder, # trained model
     p = predict(model, data, 'test'); trs = p['trs']
     true = np.stack([np.asarray(data.fmri.data[s][trs], dtype=np.float32) for s in range(len(data.subjects))])
     pl = planted_voxels(data)
-    fs = ev.score_fmri(p['fmri'], true, fit_ridge(data, trs, ecfg).r, planted=None if pl is None else pl[0],
-                       signal=None if pl is None else pl[1][trs], config=ecfg)
+    ridge = fit_ridge(data, trs, ecfg)
+    fs = ev.score_fmri(p['fmri'], true, ridge.r, planted=None if pl is None else pl[0],
+                       signal=None if pl is None else pl[1][trs], config=ecfg, ridge_pred=ridge.pred)
     metrics = {'n_test_trs': int(len(trs)), 'subjects': data.subjects, 'model_parameters': parameter_table(model, show=False), 'fmri': fs.metrics}
     true_frames = np.asarray(data.video[trs], dtype=np.float32) / 255
     emb = np.asarray(data.text[trs]); has = np.asarray(data.has_text[trs])
@@ -293,6 +295,9 @@ def score_model(model:MultimodalAutoencoder, # trained model
     if codes is not None:
         audio, waves, sr = _decode_audio(data, *codes, trs, audio_seconds)
         rec['audio'].update(audio)
+        tr_trs = data.splits['train']                       # what a predictor could know: the training block's codes
+        rec['audio']['chance_train'] = ev.code_chance(np.asarray(data.audio[tr_trs], dtype=np.int64), codes[1],
+                                                      np.asarray(data.audio_mask[tr_trs]), codes[2], model.cfg.codebook_size)
     metrics.update(rec)
     return Scores(ev.jsonable(metrics), trs, p['fmri'], fs, codes, (p['frames'].reshape(true_frames.shape), true_frames), waves, sr)
 
@@ -349,13 +354,25 @@ def report_markdown(metrics:dict, # from `score_model` (`Scores.metrics`)
     key = 'planted' if f.get('n_planted') else None
     m_r, r_r = (sa.get('mean_r_model_planted'), sa.get('mean_r_ridge_planted')) if key else (sa.get('mean_r_model'), sa.get('mean_r_ridge'))
     if m_r is not None and r_r is not None:
+        mr = sa.get('model_minus_ridge')
+        ci = f"; difference {mr['difference']:+.3f}, {100 * mr['level']:.0f} % block-bootstrap interval [{mr['low']:+.3f}, {mr['high']:+.3f}]" if mr else ''
         lines.append(f"- the autoencoder {'beats' if m_r > r_r else 'does not beat'} the ridge baseline on the subject average"
-                     + (' (planted voxels)' if key else '') + f': r {m_r:.3f} vs {r_r:.3f}')
+                     + (' (planted voxels)' if key else '') + f': r {m_r:.3f} vs {r_r:.3f}{ci}')
+    ck = f'ceiling_mean_{key}' if key else None
+    if key and sa.get(ck) is not None:
+        lines.append(f"- subject-average ceiling ({key} voxels): {sa[ck]:.3f}; the subject-average r reaches {g(sa, f'ceiling_fraction_{key}')} of it")
+    if f.get('ceiling_method'): lines.append(f"- ceilings: {f['ceiling_method']}")
+    if f.get('n_voxels_tested') is not None:
+        pr = (f"; precision {g(f, 'fdr_precision_planted')}, recall {g(f, 'fdr_recall_planted')} against the planted voxels"
+              if 'fdr_recall_planted' in f else '')
+        lines.append(f"- significant voxels (subject average, Benjamini-Hochberg FDR q = {f['fdr_q']}): {f['n_voxels_fdr']} of the "
+                     f"{f['n_voxels_tested']} tested ({f['tested_voxels']}; smallest attainable p {f['min_attainable_p']:.4f}){pr}")
     if 'audio' in metrics:
         a = metrics['audio']
         lines += ['', '## Audio (EnCodec codes)', '',
-                  f"- code accuracy (mean over codebooks): {a['mean_accuracy']:.3f}; chance (majority code): "
-                  f"{np.mean(a['chance_majority']):.3f}; uniform chance {a['chance_uniform']:.4f}",
+                  f"- code accuracy (mean over codebooks): {a['mean_accuracy']:.3f}; chance: the training block's majority code "
+                  + (f"{np.mean(a['chance_train']['accuracy_train_majority']):.3f}" if 'chance_train' in a else 'n/a')
+                  + f" (the test block's own majority, an oracle: {np.mean(a['chance_majority']):.3f}); uniform {a['chance_uniform']:.4f}",
                   f"- codec: {a.get('codec')}" + ('' if a.get('codec_meaningful', True) else
                   ' -- **untrained codec: decoded audio is not meaningful; provide the pretrained weights for real sound**')]
         for k in ('vs_original', 'roundtrip_vs_original', 'vs_roundtrip'):
