@@ -17,11 +17,11 @@ from .fmri import voxels_to_nifti
 __all__ = ['EvaluationError', 'EvaluationConfig', 'jsonable', 'constant_voxels', 'voxel_correlations', 'subject_correlations',
            'signal_ceiling', 'isc_ceiling', 'reliability_ceilings', 'ceiling_fraction', 'PermutationResult',
            'permutation_test', 'fdr_significant', 'bootstrap_r_difference', 'contiguous_folds', 'RidgeResult',
-           'ridge_baseline', 'baseline_features', 'code_accuracy', 'code_chance', 'code_cross_entropy_bits',
-           'audio_reconstruction', 'frame_quality', 'retrieval_accuracy', 'correlation_map', 'save_correlation_map',
-           'save_predictions', 'mask_voxel_index', 'save_figure', 'plot_correlation_histogram', 'plot_brain_map',
-           'plot_loss_curves', 'plot_codes', 'plot_frames', 'summarize_fmri', 'FMRIScores', 'score_fmri',
-           'score_reconstructions', 'write_fmri_outputs', 'report_figures', 'save_figures']
+           'ridge_baseline', 'baseline_features', 'variance_partition', 'code_accuracy', 'code_chance',
+           'code_cross_entropy_bits', 'audio_reconstruction', 'frame_quality', 'retrieval_accuracy', 'correlation_map',
+           'save_correlation_map', 'save_predictions', 'mask_voxel_index', 'save_figure', 'plot_correlation_histogram',
+           'plot_brain_map', 'plot_loss_curves', 'plot_codes', 'plot_frames', 'summarize_fmri', 'FMRIScores',
+           'score_fmri', 'score_reconstructions', 'write_fmri_outputs', 'report_figures', 'save_figures']
 
 # %% ../nbs/11_evaluation.ipynb #50f652b4
 class EvaluationError(GibletError, ValueError):
@@ -507,6 +507,45 @@ def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, wid
     n_trs = {k: len(v) for k, v in out.items()}
     if len(set(n_trs.values())) > 1:
         raise EvaluationError(f'the modalities have different numbers of TRs ({n_trs}); all modalities must be on the same TR grid')
+    return out
+
+# %% ../nbs/11_evaluation.ipynb #a3267927
+def variance_partition(features_a, # first feature set per TR (n_trs, n_a), e.g. the model's latents
+                       features_b, # second feature set per TR (n_trs, n_b), e.g. `baseline_features`
+                       responses, # fMRI responses (n_trs, n_voxels) on the same TRs
+                       train_trs, # indices (or boolean mask) of training TRs: every fit and penalty uses only these
+                       test_trs, # indices (or boolean mask) of test TRs: R² is measured here
+                       voxels=None, # (n_voxels,) bool: the voxels fitted and summarised (default: all)
+                       delays:Sequence[int]=(1, 2, 3, 4, 5, 6), # FIR delays in TRs
+                       alphas:Sequence[float]=(1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7), # penalties searched
+                       n_folds:int=5, # contiguous cross-validation folds within the training TRs
+                       n_iter:int=20, # band-weight candidates of the banded ridge's random search
+                       seed:int=0, # seeds the random search
+                      ) -> dict: # per voxel (n_selected,): 'r2_a', 'r2_b', 'r2_joint', 'unique_a', 'unique_b', 'shared'; 'mean' of each
+    "Test-TR R² of feature set a alone, b alone and both (banded ridge), split into what each adds uniquely and what they share."
+    from himalaya.ridge import BandedRidgeCV
+    Y = _as_array(responses, 'responses')
+    if Y.ndim != 2: raise EvaluationError(f'responses has shape {Y.shape}; expected (n_trs, n_voxels)')
+    if voxels is not None:
+        v = _as_array(voxels, 'voxels').astype(bool)
+        if v.shape != (Y.shape[1],) or not v.any(): raise EvaluationError(f'voxels must be a non-empty ({Y.shape[1]},) bool mask')
+        Y = Y[:, v]
+    kw = dict(delays=delays, alphas=alphas, n_folds=n_folds)
+    ra, rb = (ridge_baseline(f, Y, train_trs, test_trs, **kw) for f in (features_a, features_b))   # validates shapes and splits
+    tr, te, delays = _tr_indices(train_trs, Y.shape[0], 'train_trs'), ra.test_trs, ra.delays
+    Xs = [_delayed_design([_as_array(f, 'features')], tr, delays, 'float32') for f in (features_a, features_b)]
+    Ytr = Y[tr].astype(np.float32); mu = Ytr.mean(0); Ytr -= mu
+    folds = contiguous_folds(len(tr), n_folds, max(delays))
+    model = BandedRidgeCV(groups='input', cv=folds, random_state=seed,
+                          solver_params=dict(n_iter=n_iter, alphas=np.asarray(alphas, np.float32), progress_bar=False))
+    model.fit([X[tr] for X in Xs], Ytr)
+    joint = np.asarray(model.predict([X[te] for X in Xs])) + mu
+    yt = Y[te].astype(np.float64); ss = ((yt - yt.mean(0))**2).sum(0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        r2 = {k: 1 - ((yt - p)**2).sum(0) / ss for k, p in (('r2_a', ra.pred), ('r2_b', rb.pred), ('r2_joint', joint))}
+    out = {**r2, 'unique_a': r2['r2_joint'] - r2['r2_b'], 'unique_b': r2['r2_joint'] - r2['r2_a'],
+           'shared': r2['r2_a'] + r2['r2_b'] - r2['r2_joint']}
+    out['mean'] = {k: float(np.nanmean(v)) for k, v in out.items()}
     return out
 
 # %% ../nbs/11_evaluation.ipynb #49823cf0
