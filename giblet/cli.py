@@ -115,11 +115,14 @@ def _data_options(p, required):
     _option(required, '--data-dir', required=True, help='folder in the Sherlock layout')
     _option(p, '--cache-dir', help='cache folder (default: DATA_DIR/.giblet_cache)')
 
-def _prepare_options(p, required):
-    "The options of `giblet prepare` (`required`: the group listed as required in --help)."
-    _data_options(p, required)
+def _experiment_options(p):
+    "The experiment config and the codec override, shared by prepare and train."
     _option(p, '--config', help='YAML experiment config (default: the config dataclasses)')
     _option(p, '--codec', choices=['pretrained', 'untrained'], help="override the config's data.audio.codec")
+
+def _prepare_options(p, required):
+    "The options of `giblet prepare` (`required`: the group listed as required in --help)."
+    _data_options(p, required); _experiment_options(p)
     _option(p, '--verify', action='store_true', help="check every cache entry's content hash (slower); a bad entry is rebuilt")
 
 @command('prepare', _prepare_options)
@@ -136,8 +139,7 @@ def _train_options(p, required):
     "The options of `giblet train` (`required`: the group listed as required in --help)."
     _data_options(p, required)
     _option(p, '--out', default='giblet-run', help='run folder: config.yaml, checkpoints/ (default: giblet-run)')
-    _option(p, '--config', help='YAML experiment config (default: the config dataclasses)')
-    _option(p, '--codec', choices=['pretrained', 'untrained'], help="override the config's data.audio.codec")
+    _experiment_options(p)
     _option(p, '--no-resume', action='store_true', help='start afresh even if OUT/checkpoints/last.pt exists')
 
 @command('train', _train_options)
