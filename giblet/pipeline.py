@@ -25,9 +25,9 @@ from . import evaluation as ev
 
 # %% auto #0
 __all__ = ['GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume', 'train_model', 'load_model',
-           'resolve_checkpoint', 'checkpoint_config', 'predict', 'stimulus_features', 'planted_voxels', 'fit_ridge',
-           'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown', 'write_report', 'evaluate_model',
-           'run_evaluate', 'run_train', 'run_demo']
+           'resolve_checkpoint', 'checkpoint_config', 'predict', 'stimulus_latents', 'stimulus_features',
+           'planted_voxels', 'fit_ridge', 'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown',
+           'write_report', 'evaluate_model', 'run_evaluate', 'run_train', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #e0ca002f
 @dataclass
@@ -194,6 +194,26 @@ def predict(model:MultimodalAutoencoder, # trained model (eval mode)
             recon = {k: np.concatenate([o[k] for o in outs]) for k in outs[0] if k != 'fmri'}
             trs = ds.trs.copy()
     return {'fmri': np.stack(preds), 'trs': trs, 'subjects': subjects, **recon}
+
+# %% ../nbs/12_pipeline.ipynb #1352b2d8
+@torch.no_grad()
+def stimulus_latents(model:MultimodalAutoencoder, # trained model (eval mode)
+                     data:PreparedData, # the prepared dataset
+                     trs, # stimulus TRs (n,), each at least window_trs - 1 (a full window before it)
+                     batch_size:int=64, # windows per forward pass
+                    ) -> np.ndarray: # (n, bottleneck_dim) float32
+    "The model's latent for each TR in `trs`: the bottleneck at the last position of the window ending there, (n, bottleneck_dim)."
+    W = model.cfg.window_trs
+    trs = np.asarray(trs, dtype=np.int64).reshape(-1)
+    bad = trs[(trs < W - 1) | (trs >= data.n_trs)]
+    if len(bad): raise ValueError(f'TRs {bad[:5].tolist()} have no full window of {W} stimulus TRs inside the data (valid: {W - 1}..{data.n_trs - 1}).')
+    ds = MultimodalDataset(data, 'train', W, 'average')
+    out = []
+    for i in range(0, len(trs), batch_size):
+        items = [ds.stimulus(int(t)) for t in trs[i:i + batch_size]]
+        batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+        out.append(model.encode(batch)[:, -1].float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.cfg.bottleneck_dim), np.float32)
 
 # %% ../nbs/12_pipeline.ipynb #8bc4daf6
 def stimulus_features(data:PreparedData, # the prepared dataset
