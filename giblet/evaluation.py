@@ -16,12 +16,13 @@ from .fmri import voxels_to_nifti
 # %% auto #0
 __all__ = ['EvaluationError', 'EvaluationConfig', 'jsonable', 'constant_voxels', 'voxel_correlations', 'subject_correlations',
            'signal_ceiling', 'isc_ceiling', 'reliability_ceilings', 'ceiling_fraction', 'PermutationResult',
-           'permutation_test', 'fdr_significant', 'bootstrap_r_difference', 'contiguous_folds', 'RidgeResult',
-           'ridge_baseline', 'baseline_features', 'variance_partition', 'code_accuracy', 'code_chance',
-           'code_cross_entropy_bits', 'audio_reconstruction', 'frame_quality', 'retrieval_accuracy', 'correlation_map',
-           'save_correlation_map', 'save_predictions', 'mask_voxel_index', 'save_figure', 'plot_correlation_histogram',
-           'plot_brain_map', 'plot_loss_curves', 'plot_codes', 'plot_frames', 'summarize_fmri', 'FMRIScores',
-           'score_fmri', 'score_reconstructions', 'write_fmri_outputs', 'report_figures', 'save_figures']
+           'permutation_test', 'fdr_significant', 'reliable_voxels', 'bootstrap_r_difference', 'contiguous_folds',
+           'RidgeResult', 'ridge_baseline', 'baseline_features', 'generic_features', 'variance_partition',
+           'code_accuracy', 'code_chance', 'code_cross_entropy_bits', 'audio_reconstruction', 'frame_quality',
+           'retrieval_accuracy', 'correlation_map', 'save_correlation_map', 'save_predictions', 'mask_voxel_index',
+           'save_figure', 'plot_correlation_histogram', 'plot_brain_map', 'plot_loss_curves', 'plot_codes',
+           'plot_frames', 'summarize_fmri', 'FMRIScores', 'score_fmri', 'score_reconstructions', 'write_fmri_outputs',
+           'report_figures', 'save_figures']
 
 # %% ../nbs/11_evaluation.ipynb #50f652b4
 class EvaluationError(GibletError, ValueError):
@@ -180,6 +181,14 @@ def reliability_ceilings(data, # responses of several subjects (n_subjects, n_tr
     rho_n = n * rho1 / (1 + (n - 1) * rho1)
     return {'subject': np.sqrt(rho1), 'average': np.sqrt(rho_n), 'reliability': rho1, 'isc': isc, 'n_subjects': n}
 
+# %% ../nbs/11_evaluation.ipynb #fc8acbfb
+def _tr_indices(x, n_trs:int, name:str) -> np.ndarray:
+    "Sorted TR indices from indices or a boolean mask, all within 0..n_trs-1."
+    x = np.asarray(x)
+    x = np.flatnonzero(x) if x.dtype == bool else x.astype(np.int64)
+    if x.size == 0 or x.min() < 0 or x.max() >= n_trs: raise EvaluationError(f'{name} must be non-empty indices within 0..{n_trs - 1}')
+    return np.sort(x)
+
 # %% ../nbs/11_evaluation.ipynb #32290469
 def ceiling_fraction(r, # voxelwise r (n_voxels,) or (n_subjects, n_voxels)
                      ceiling, # noise ceiling, same shape as `r` (or broadcastable)
@@ -295,6 +304,43 @@ def fdr_significant(p, # p-values (n_tests,), e.g. `PermutationResult.p_voxel`
     out = np.zeros(n, bool); out[order[:passed[-1] + 1] if len(passed) else []] = True
     return out
 
+# %% ../nbs/11_evaluation.ipynb #c471e6f1
+def _loso_isc(data, trs:np.ndarray, shifts:np.ndarray|None=None) -> np.ndarray:
+    "Mean leave-one-out ISC per voxel (n_voxels,) over `trs`, reading one subject at a time; `shifts` (n_subjects,) rolls each subject's series first."
+    n = data.shape[0]
+    def series(s):
+        x = np.asarray(data[s][trs], dtype=np.float32)
+        return x if shifts is None else np.roll(x, int(shifts[s]), axis=0)
+    total = sum(series(s) for s in range(n))
+    return np.nanmean(np.stack([voxel_correlations((total - x) / (n - 1), x) for x in map(series, range(n))]), 0)
+
+def reliable_voxels(data, # responses (n_subjects, n_trs, n_voxels), e.g. `PreparedData.fmri.data` (read one subject at a time)
+                    trs, # the TRs the selection may look at: the training block only
+                    q:float=0.05, # false discovery rate of the selection (Benjamini-Hochberg over all voxels)
+                    n_shifts:int=5, # circularly shifted copies of the data that make the null
+                    min_shift:int=20, # smallest circular shift in TRs (longer than the HRF)
+                    seed:int=0, # seeds the shifts
+                   ) -> dict: # 'selected' (n_voxels,) bool, 'isc' and 'p' (n_voxels,), 'n_selected', 'q', 'method'
+    "Voxels whose responses are reliably shared across subjects on `trs` (leave-one-out ISC against a circular-shift null, FDR-corrected)."
+    if len(getattr(data, 'shape', ())) != 3: raise EvaluationError('data must be (n_subjects, n_trs, n_voxels)')
+    n_sub, n_trs, n_vox = data.shape
+    if n_sub < 2: raise EvaluationError(f'selecting reliable voxels needs at least 2 subjects, got {n_sub}; with one subject, select on '
+                                        'cross-validated ridge scores on the training block instead (`ridge_baseline(...).cv_scores`).')
+    idx = _tr_indices(trs, n_trs, 'trs')
+    if len(idx) < 2 * min_shift + 3: raise EvaluationError(f'{len(idx)} TRs are too few for shifts of at least {min_shift} TRs; give more training TRs or a smaller min_shift')
+    if not 0 < q < 1: raise EvaluationError(f'q must be in (0, 1), got {q}')
+    if n_shifts < 1: raise EvaluationError(f'n_shifts must be >= 1, got {n_shifts}')
+    isc = _loso_isc(data, idx)
+    rng = np.random.default_rng(seed)
+    null = np.concatenate([_loso_isc(data, idx, rng.integers(min_shift, len(idx) - min_shift, n_sub)) for _ in range(n_shifts)])
+    null = np.sort(null[np.isfinite(null)])
+    ok = np.isfinite(isc)
+    p = np.ones(n_vox)
+    p[ok] = (1 + len(null) - np.searchsorted(null, isc[ok], side='left')) / (1 + len(null))
+    selected = fdr_significant(p, q) & ok
+    return {'selected': selected, 'isc': isc, 'p': p, 'n_selected': int(selected.sum()), 'q': q,
+            'method': f'leave-one-out ISC of {n_sub} subjects on {len(idx)} training TRs vs {n_shifts} circular-shift nulls pooled over voxels, BH q={q}'}
+
 # %% ../nbs/11_evaluation.ipynb #fa279f18
 def bootstrap_r_difference(pred_a, # predicted responses of model A (n_trs, n_voxels)
                            pred_b, # predicted responses of model B, e.g. the ridge baseline (n_trs, n_voxels)
@@ -355,14 +401,6 @@ class RidgeResult:
     cv_scores: np.ndarray # cross-validation R^2 per voxel at the chosen alpha (n_voxels,)
     delays: tuple # FIR delays in TRs
     test_trs: np.ndarray # indices of the test TRs
-
-# %% ../nbs/11_evaluation.ipynb #fc8acbfb
-def _tr_indices(x, n_trs:int, name:str) -> np.ndarray:
-    "Sorted TR indices from indices or a boolean mask, all within 0..n_trs-1."
-    x = np.asarray(x)
-    x = np.flatnonzero(x) if x.dtype == bool else x.astype(np.int64)
-    if x.size == 0 or x.min() < 0 or x.max() >= n_trs: raise EvaluationError(f'{name} must be non-empty indices within 0..{n_trs - 1}')
-    return np.sort(x)
 
 # %% ../nbs/11_evaluation.ipynb #9c706344
 def _delayed_design(feats:list, tr_idx:np.ndarray, delays:tuple, dtype:str) -> np.ndarray:
@@ -508,6 +546,44 @@ def baseline_features(video=None, # frames (n_trs, frames_per_tr, 3, height, wid
     if len(set(n_trs.values())) > 1:
         raise EvaluationError(f'the modalities have different numbers of TRs ({n_trs}); all modalities must be on the same TR grid')
     return out
+
+# %% ../nbs/11_evaluation.ipynb #40fe64ed
+def _train_pca(X:np.ndarray, train_idx:np.ndarray, n_components:int) -> np.ndarray:
+    "Project every row of `X` (n, d) on the first principal components of its training rows: (n, min(n_components, rank)) float32."
+    X = X.astype(np.float32); mu = X[train_idx].mean(0)
+    _, s, vt = np.linalg.svd(X[train_idx] - mu, full_matrices=False)
+    k = min(n_components, int((s > s[0] * 1e-6).sum()) if s.size and s[0] > 0 else 0)
+    if k == 0: raise EvaluationError('the training TRs of a generic feature set do not vary; nothing to project on')
+    return ((X - mu) @ vt[:k].T).astype(np.float32)
+
+def generic_features(train_trs, # indices (or boolean mask) of training TRs: the PCA is fitted on these only
+                     video=None, # frames (n_trs, frames_per_tr, 3, height, width) in [0, 1]
+                     codes=None, # EnCodec codes (n_trs, n_codebooks, frames_per_tr) int
+                     frame_mask=None, # real audio frames (n_trs, frames_per_tr) bool (default: all)
+                     n_components:int=32, # principal components kept per modality
+                     pixel_size:tuple[int, int]=(16, 16), # frames are average-pooled to this size before the PCA
+                     codebook_size:int=1024, # codes per codebook
+                    ) -> dict[str, np.ndarray]: # {'pixels': (n_trs, n_components), 'codes': (n_trs, n_components)} (those given)
+    "Features that know nothing of the generator: PCA (fitted on `train_trs`) of pooled pixels and of all codebooks' code histograms."
+    import torch
+    import torch.nn.functional as F
+    out, n = {}, None
+    if video is not None:
+        v = _as_array(video, 'video')
+        if v.ndim != 5 or v.shape[2] != 3: raise EvaluationError(f'video has shape {v.shape}; expected (n_trs, frames_per_tr, 3, height, width)')
+        n = len(v)
+        px = np.concatenate([F.adaptive_avg_pool2d(torch.as_tensor(np.asarray(v[s:s + 64], np.float32)).mean(1), pixel_size).flatten(1).numpy()
+                             for s in range(0, n, 64)])
+        out['pixels'] = px
+    if codes is not None:
+        c = _as_array(codes, 'codes')
+        if c.ndim != 3: raise EvaluationError(f'codes has shape {c.shape}; expected (n_trs, n_codebooks, frames_per_tr)')
+        out['codes'] = _code_histograms(c, frame_mask, range(c.shape[1]), codebook_size)
+    if not out: raise EvaluationError('no stimulus given: pass video and/or codes')
+    n_trs = {k: len(x) for k, x in out.items()}
+    if len(set(n_trs.values())) > 1: raise EvaluationError(f'the modalities have different numbers of TRs ({n_trs}); all must be on the same TR grid')
+    idx = _tr_indices(train_trs, next(iter(n_trs.values())), 'train_trs')
+    return {k: _train_pca(x, idx, n_components) for k, x in out.items()}
 
 # %% ../nbs/11_evaluation.ipynb #a3267927
 def variance_partition(features_a, # first feature set per TR (n_trs, n_a), e.g. the model's latents
@@ -1076,10 +1152,14 @@ def write_fmri_outputs(folder, # report folder, e.g. the staging folder of `gibl
                        test_trs=None, # indices of the predicted TRs on the data's TR grid (saved with `pred`)
                        meta:dict|None=None, # extra description saved with `pred` (subject ids, model, ...)
                       ) -> list[Path]:
-    "Write 'r_mean.nii.gz', 'r_per_subject.nii.gz' and, given `pred`, 'predicted_test.npy' + '.json' (all atomic); returns their paths."
+    """Write the voxel maps (all atomic): 'r_mean.nii.gz' (the model's r, mean over subjects), 'r_per_subject.nii.gz' (one volume per
+    subject), 'r_ridge_mean.nii.gz' (the ridge baseline's subject-average r) and 'ceiling_mean.nii.gz' (the subject-average
+    ceiling it is compared with) where the scores hold them, and, given `pred`, 'predicted_test.npy' + '.json'; returns their paths."""
     folder = writable_dir(folder, 'report folder'); mask = _mask_image(mask_img)
     files = [save_correlation_map(scores.r.mean(0), mask, folder/'r_mean.nii.gz'),
              save_correlation_map(scores.r, mask, folder/'r_per_subject.nii.gz')]
+    if scores.ridge_r is not None: files.append(save_correlation_map(scores.ridge_r, mask, folder/'r_ridge_mean.nii.gz'))
+    if scores.ceiling_average is not None: files.append(save_correlation_map(scores.ceiling_average, mask, folder/'ceiling_mean.nii.gz'))
     if pred is not None:
         files.append(save_predictions(pred, folder/'predicted_test.npy', test_trs, meta=meta))
         files.append(folder/'predicted_test.json')

@@ -26,8 +26,9 @@ from . import evaluation as ev
 # %% auto #0
 __all__ = ['GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume', 'train_model', 'load_model',
            'resolve_checkpoint', 'checkpoint_config', 'predict', 'stimulus_latents', 'stimulus_features',
-           'planted_voxels', 'fit_ridge', 'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown',
-           'write_report', 'evaluate_model', 'run_evaluate', 'run_train', 'run_demo']
+           'planted_voxels', 'true_drivers', 'subject_average', 'fit_ridge', 'latent_readout', 'baseline_ladder',
+           'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown', 'write_report', 'evaluate_model',
+           'run_evaluate', 'run_train', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #e0ca002f
 @dataclass
@@ -217,10 +218,18 @@ def stimulus_latents(model:MultimodalAutoencoder, # trained model (eval mode)
 
 # %% ../nbs/12_pipeline.ipynb #8bc4daf6
 def stimulus_features(data:PreparedData, # the prepared dataset
+                      kind:str='handmade', # 'handmade' (`evaluation.baseline_features`) or 'generic' (`evaluation.generic_features` + the text embeddings)
                      ) -> list[np.ndarray]: # one (n_trs, n_features) array per feature group
-    "Per-TR stimulus features for the ridge baseline (`evaluation.baseline_features` of the cached video, audio and text)."
-    kw = dict(video=np.asarray(data.video, dtype=np.float32) / 255, text=np.asarray(data.text), has_text=np.asarray(data.has_text))
-    if data.audio.dtype.kind in 'iu': kw.update(codes=np.asarray(data.audio, dtype=np.int64), frame_mask=np.asarray(data.audio_mask))
+    "Per-TR stimulus features for a ridge baseline: the hand-made ones, or generic ones that know nothing of the generator (PCA fitted on the train block)."
+    if kind not in ('handmade', 'generic'): raise ValueError(f"kind must be 'handmade' or 'generic', got {kind!r}")
+    video = np.asarray(data.video, dtype=np.float32) / 255
+    codes = np.asarray(data.audio, dtype=np.int64) if data.audio.dtype.kind in 'iu' else None
+    text = dict(text=np.asarray(data.text), has_text=np.asarray(data.has_text))
+    if kind == 'generic':
+        g = ev.generic_features(data.splits['train'], video=video, codes=codes, frame_mask=None if codes is None else np.asarray(data.audio_mask))
+        return list(g.values()) + list(ev.baseline_features(**text).values())
+    kw = dict(video=video, **text)
+    if codes is not None: kw.update(codes=codes, frame_mask=np.asarray(data.audio_mask))
     else: kw.update(mel=np.asarray(data.audio))
     return list(ev.baseline_features(**kw).values())
 
@@ -239,16 +248,58 @@ def planted_voxels(data:PreparedData, # the prepared dataset
     signal[:, idx[inside]] = gt['signal'][:data.n_trs, inside]
     return planted, signal
 
+# %% ../nbs/12_pipeline.ipynb #fb044bfb
+def true_drivers(data:PreparedData, # the prepared dataset
+                ) -> np.ndarray|None: # (n_trs, n_features) float32, or None for real data
+    "For generated data: the generator's per-TR drivers (`features_raw` of its ground truth, before the HRF); None for real data."
+    from giblet.synthetic import load_ground_truth
+    if not (Path(data.meta['data_dir'])/'ground_truth'/'truth.npz').exists(): return None
+    return np.asarray(load_ground_truth(data.meta['data_dir'])['features_raw'][:data.n_trs], dtype=np.float32)
+
 # %% ../nbs/12_pipeline.ipynb #329b5c51
+def subject_average(data:PreparedData, # the prepared dataset
+                   ) -> np.ndarray: # (n_trs, n_voxels) float32
+    "The mean response over the data's subjects, every TR, reading one subject at a time."
+    return sum(np.asarray(data.fmri.data[s], dtype=np.float32) for s in range(len(data.subjects))) / len(data.subjects)
+
 def fit_ridge(data:PreparedData, # the prepared dataset
               test_trs, # TRs the baseline predicts, e.g. `predict(...)['trs']`
               config:ev.EvaluationConfig|None=None, # ridge delays, penalties and folds
+              features=None, # per-TR features, a list of (n_trs, n_features) arrays (default: the hand-made `stimulus_features`)
+              responses=None, # (n_trs, n_voxels) responses to fit (default: `subject_average(data)`)
+              train_trs=None, # TRs fitted, penalties cross-validated within them (default: the train block)
+              voxels=None, # (n_voxels,) bool: fit only these (r is NaN and the prediction 0 elsewhere); default all
              ) -> ev.RidgeResult: # its `.r` is the voxelwise r on `test_trs` (n_voxels,)
-    "The ridge baseline: the subject-average response from the stimulus features with FIR delays, fitted on the train block."
+    "A ridge encoding model of the subject-average response with FIR delays, fitted on the train block only (default: the hand-made baseline)."
     ecfg = config or ev.EvaluationConfig()
-    y_avg = sum(np.asarray(data.fmri.data[s], dtype=np.float32) for s in range(len(data.subjects))) / len(data.subjects)  # one subject in memory at a time
-    return ev.ridge_baseline(stimulus_features(data), y_avg, data.splits['train'], test_trs,
-                             delays=ecfg.ridge_delays, alphas=ecfg.ridge_alphas, n_folds=ecfg.ridge_folds)
+    y = subject_average(data) if responses is None else responses
+    feats = stimulus_features(data) if features is None else features
+    tr = data.splits['train'] if train_trs is None else np.asarray(train_trs)
+    kw = dict(delays=ecfg.ridge_delays, alphas=ecfg.ridge_alphas, n_folds=ecfg.ridge_folds)
+    if voxels is None: return ev.ridge_baseline(feats, y, tr, test_trs, **kw)
+    v = np.asarray(voxels, bool)
+    if v.shape != (y.shape[1],) or not v.any(): raise ValueError(f'voxels must be a non-empty ({y.shape[1]},) bool mask')
+    sub = ev.ridge_baseline(feats, y[:, v], tr, test_trs, **kw)
+    full = lambda x, fill: np.full(x.shape[:-1] + (len(v),), fill, x.dtype)
+    r, pred, alphas, cvs = full(sub.r, np.nan), full(sub.pred, 0), full(sub.best_alphas, np.nan), full(sub.cv_scores, np.nan)
+    r[..., v], pred[..., v], alphas[..., v], cvs[..., v] = sub.r, sub.pred, sub.best_alphas, sub.cv_scores
+    return ev.RidgeResult(r=r, pred=pred, best_alphas=alphas, cv_scores=cvs, delays=sub.delays, test_trs=sub.test_trs)
+
+# %% ../nbs/12_pipeline.ipynb #bfe4a5c0
+def latent_readout(model:MultimodalAutoencoder, # trained model (eval mode)
+                   data:PreparedData, # the prepared dataset
+                   test_trs, # TRs predicted, e.g. `predict(...)['trs']`
+                   config:ev.EvaluationConfig|None=None, # ridge delays, penalties and folds
+                   responses=None, # (n_trs, n_voxels) responses (default: `subject_average(data)`)
+                   voxels=None, # (n_voxels,) bool: fit only these (default all)
+                  ) -> tuple[ev.RidgeResult, np.ndarray]: # (the fit, evaluated on `test_trs`; the latents (n_trs, bottleneck_dim), 0 before the first full window)
+    "Ridge with FIR delays from the model's per-TR latents to the subject-average response, penalties by CV on training TRs only."
+    ecfg = config or ev.EvaluationConfig()
+    W = model.cfg.window_trs
+    z = np.zeros((data.n_trs, model.cfg.bottleneck_dim), np.float32)
+    z[W - 1:] = stimulus_latents(model, data, np.arange(W - 1, data.n_trs))
+    tr = data.splits['train']; tr = tr[tr >= W - 1 + max(ecfg.ridge_delays)]   # every delayed latent of a fitted TR exists
+    return fit_ridge(data, test_trs, ecfg, features=[z], responses=responses, train_trs=tr, voxels=voxels), z
 
 # %% ../nbs/12_pipeline.ipynb #0c27a3d7
 def _decode_audio(data, pred_codes, true_codes, fmask, trs, seconds) -> tuple[dict, dict, int]:
@@ -271,6 +322,41 @@ def _decode_audio(data, pred_codes, true_codes, fmask, trs, seconds) -> tuple[di
     return ({**metrics, 'codec': acfg.codec if acfg.codec == 'untrained' else (acfg.model_dir or acfg.model_id),
              'codec_meaningful': not metrics['untrained_codec']}, waves, sr)
 
+# %% ../nbs/12_pipeline.ipynb #2b087ae6
+def baseline_ladder(model:MultimodalAutoencoder, # trained model (eval mode)
+                    data:PreparedData, # the prepared dataset
+                    trs, # test TRs (n_test,)
+                    fmri_scores:ev.FMRIScores, # the end-to-end head's scores (`evaluation.score_fmri`) on `trs`
+                    ridge:ev.RidgeResult, # the hand-made ridge baseline on `trs` (`fit_ridge`)
+                    responses=None, # (n_trs, n_voxels) subject-average responses (default: `subject_average(data)`)
+                    selected=None, # (n_voxels,) bool voxels selected on the training TRs (`evaluation.reliable_voxels`), or None
+                    config:ev.EvaluationConfig|None=None, # ridge, bootstrap settings
+                   ) -> tuple[dict, ev.RidgeResult]: # (JSON-ready ladder, the latent readout's fit)
+    "Subject-average mean r of every rung (generic ridge, hand-made ridge, latent readout, end-to-end head, oracle, ceiling) per voxel set, readout minus ridge with its interval, and the variance partition."
+    ecfg = config or ev.EvaluationConfig()
+    y = subject_average(data) if responses is None else responses
+    sets = {k: v for k, v in (('selected', selected), ('planted', fmri_scores.planted)) if v is not None and v.any()}
+    focus = np.logical_or.reduce(list(sets.values())) if sets else None
+    readout, z = latent_readout(model, data, trs, ecfg, y)
+    rungs = {'generic_ridge': fit_ridge(data, trs, ecfg, features=stimulus_features(data, 'generic'), responses=y, voxels=focus).r,
+             'handmade_ridge': ridge.r, 'latent_readout': readout.r, 'end_to_end_head': fmri_scores.r_average}
+    drivers = true_drivers(data)
+    if drivers is not None: rungs['oracle_ridge'] = fit_ridge(data, trs, ecfg, features=[drivers], responses=y, voxels=focus).r
+    if fmri_scores.ceiling_average is not None: rungs['ceiling'] = fmri_scores.ceiling_average
+    all_sets = {**sets, 'all': np.ones(len(ridge.r), bool)}
+    out = {'voxel_sets': {k: int(v.sum()) for k, v in all_sets.items()},
+           'mean_r': {name: {k: float(np.nanmean(r[v])) if np.isfinite(r[v]).any() else None for k, v in all_sets.items()} for name, r in rungs.items()}}
+    ref_name = next(iter(sets), None)
+    if ref_name is not None:
+        ref, t_avg = sets[ref_name], y[trs]
+        out['readout_minus_ridge'] = {'voxels': ref_name, **ev.bootstrap_r_difference(
+            readout.pred, ridge.pred, t_avg, voxels=ref, block_trs=ecfg.bootstrap_block_trs, n_boot=ecfg.n_bootstrap, seed=ecfg.seed)}
+        tr = data.splits['train']; tr = tr[tr >= model.cfg.window_trs - 1 + max(ecfg.ridge_delays)]
+        vp = ev.variance_partition(z, np.concatenate(stimulus_features(data), 1), y, tr, trs, voxels=ref, delays=ecfg.ridge_delays,
+                                   alphas=ecfg.ridge_alphas, n_folds=ecfg.ridge_folds, seed=ecfg.seed)
+        out['variance_partition'] = {'a': 'model latents', 'b': 'hand-made features', 'voxels': ref_name, **vp['mean']}
+    return out, readout
+
 # %% ../nbs/12_pipeline.ipynb #b0c3468a
 @dataclass
 class Scores:
@@ -279,6 +365,7 @@ class Scores:
     trs: np.ndarray # test TRs (n_test,)
     pred_fmri: np.ndarray # predicted responses (n_subjects, n_test, n_voxels)
     fmri: ev.FMRIScores # r per subject and of the average, ceiling, chance test, planted voxels, ridge r
+    readout_r: np.ndarray|None = None # the latent readout's subject-average r (n_voxels,)
     codes: tuple|None = None # (predicted, true, frame mask) codes of the test TRs; EnCodec audio only
     frames: tuple|None = None # (predicted, true) frames (n_test, frames_per_tr, 3, h, w) in [0, 1]
     waves: dict|None = None # decoded test audio: 'original', 'roundtrip', 'prediction'
@@ -299,9 +386,16 @@ def score_model(model:MultimodalAutoencoder, # trained model
     p = predict(model, data, 'test'); trs = p['trs']
     true = np.stack([np.asarray(data.fmri.data[s][trs], dtype=np.float32) for s in range(len(data.subjects))])
     pl = planted_voxels(data)
-    ridge = fit_ridge(data, trs, ecfg)
+    y_avg = subject_average(data)
+    ridge = fit_ridge(data, trs, ecfg, responses=y_avg)
+    sel = (ev.reliable_voxels(data.fmri.data, data.splits['train'], q=ecfg.fdr_q, seed=ecfg.seed) if len(data.subjects) > 1 else None)
+    selected = None if sel is None or not sel['n_selected'] else sel['selected']
     fs = ev.score_fmri(p['fmri'], true, ridge.r, planted=None if pl is None else pl[0],
-                       signal=None if pl is None else pl[1][trs], config=ecfg, ridge_pred=ridge.pred)
+                       signal=None if pl is None else pl[1][trs], config=ecfg, ridge_pred=ridge.pred, selected=selected)
+    fs.metrics['selection'] = ({'n_selected': 0, 'method': 'none: one subject (no inter-subject reliability)'} if sel is None else
+                               {'n_selected': sel['n_selected'], 'method': sel['method']})
+    ladder, readout = baseline_ladder(model, data, trs, fs, ridge, y_avg, selected, ecfg)
+    fs.metrics['ladder'] = ladder
     metrics = {'n_test_trs': int(len(trs)), 'subjects': data.subjects, 'model_parameters': parameter_table(model, show=False), 'fmri': fs.metrics}
     true_frames = np.asarray(data.video[trs], dtype=np.float32) / 255
     emb = np.asarray(data.text[trs]); has = np.asarray(data.has_text[trs])
@@ -319,7 +413,7 @@ def score_model(model:MultimodalAutoencoder, # trained model
         rec['audio']['chance_train'] = ev.code_chance(np.asarray(data.audio[tr_trs], dtype=np.int64), codes[1],
                                                       np.asarray(data.audio_mask[tr_trs]), codes[2], model.cfg.codebook_size)
     metrics.update(rec)
-    return Scores(ev.jsonable(metrics), trs, p['fmri'], fs, codes, (p['frames'].reshape(true_frames.shape), true_frames), waves, sr)
+    return Scores(ev.jsonable(metrics), trs, p['fmri'], fs, readout.r, codes, (p['frames'].reshape(true_frames.shape), true_frames), waves, sr)
 
 # %% ../nbs/12_pipeline.ipynb #c64b1d17
 def write_arrays(scores:Scores, # from `score_model`
@@ -327,10 +421,11 @@ def write_arrays(scores:Scores, # from `score_model`
                  folder, # report folder (or its staging folder)
                  save_predictions:bool=True, # also write the test-block predictions (predicted_test.npy + .json)
                 ) -> list[Path]: # the files written
-    "Write the NIfTI maps of r (`evaluation.write_fmri_outputs`), the predictions, and the decoded audio (`original.wav`, `codec_roundtrip.wav`, `predicted.wav`)."
+    "Write the NIfTI maps (`evaluation.write_fmri_outputs`, plus `r_readout_mean.nii.gz`: the latent readout's subject-average r), the predictions, and the decoded audio (`original.wav`, `codec_roundtrip.wav`, `predicted.wav`)."
     folder = Path(folder)
     files = ev.write_fmri_outputs(folder, scores.fmri, data.fmri.mask_img, scores.pred_fmri if save_predictions else None,
                                   scores.trs, meta={'subjects': data.subjects})
+    if scores.readout_r is not None: files.append(ev.save_correlation_map(scores.readout_r, data.fmri.mask_img, folder/'r_readout_mean.nii.gz'))
     if scores.waves is not None:
         for name, file in (('original', 'original.wav'), ('roundtrip', 'codec_roundtrip.wav'), ('prediction', 'predicted.wav')):
             files.append(write_wav(folder/file, scores.waves[name], scores.sample_rate))
@@ -387,6 +482,27 @@ def report_markdown(metrics:dict, # from `score_model` (`Scores.metrics`)
               if 'fdr_recall_planted' in f else '')
         lines.append(f"- significant voxels (subject average, Benjamini-Hochberg FDR q = {f['fdr_q']}): {f['n_voxels_fdr']} of the "
                      f"{f['n_voxels_tested']} tested ({f['tested_voxels']}; smallest attainable p {f['min_attainable_p']:.4f}){pr}")
+    sel = f.get('selection')
+    if sel: lines.append(f"- voxels selected without ground truth: {sel['n_selected']} ({sel['method']})")
+    lad = f.get('ladder')
+    if lad:
+        cols = [c for c in ('selected', 'planted', 'all') if c in lad['voxel_sets']]
+        names = {'generic_ridge': 'ridge on generic features (pixel and code PCA, text embeddings)', 'handmade_ridge': 'ridge on hand-made features',
+                 'latent_readout': "ridge readout of giblet's latents", 'end_to_end_head': "giblet's end-to-end voxel head",
+                 'oracle_ridge': 'ridge on the true drivers (oracle, generated data)', 'ceiling': 'noise ceiling (subject average)'}
+        lines += ['', '### The ladder: subject-average r on the test block', '',
+                  '| | ' + ' | '.join(f"{c} ({lad['voxel_sets'][c]} voxels)" for c in cols) + ' |', '|---|' + '---|' * len(cols)]
+        lines += [f'| {names.get(k, k)} | ' + ' | '.join(g(row, c) for c in cols) + ' |' for k, row in lad['mean_r'].items()]
+        lines.append('')
+        if 'readout_minus_ridge' in lad:
+            d = lad['readout_minus_ridge']
+            lines.append(f"- latent readout minus hand-made ridge ({d['voxels']} voxels): {d['difference']:+.3f}, "
+                         f"{100 * d['level']:.0f} % block-bootstrap interval [{d['low']:+.3f}, {d['high']:+.3f}]")
+        if 'variance_partition' in lad:
+            v = lad['variance_partition']
+            lines.append(f"- variance partition ({v['voxels']} voxels, test R², banded ridge): latents alone {v['r2_a']:.3f}, hand-made alone "
+                         f"{v['r2_b']:.3f}, both {v['r2_joint']:.3f}; unique to the latents {v['unique_a']:+.3f}, unique to the hand-made "
+                         f"features {v['unique_b']:+.3f}, shared {v['shared']:+.3f}")
     if 'audio' in metrics:
         a = metrics['audio']
         lines += ['', '## Audio (EnCodec codes)', '',
@@ -402,7 +518,8 @@ def report_markdown(metrics:dict, # from `score_model` (`Scores.metrics`)
     if 'text' in metrics:
         t = metrics['text']
         lines += ['', '## Text', '', f"- top-1 retrieval {t['top1']:.3f} (chance {t['chance_top1']:.3f}), top-5 {t['top5']:.3f} (chance {t['chance_top5']:.3f})"]
-    lines += ['', 'Files: `metrics.json`, `r_mean.nii.gz`, `r_per_subject.nii.gz`, `predicted_test.npy`, PNG plots, WAV files.', '']
+    lines += ['', 'Files: `metrics.json`, `r_mean.nii.gz`, `r_per_subject.nii.gz`, `r_readout_mean.nii.gz`, `r_ridge_mean.nii.gz`, '
+              '`ceiling_mean.nii.gz`, `predicted_test.npy`, PNG plots, WAV files.', '']
     return '\n'.join(lines)
 
 # %% ../nbs/12_pipeline.ipynb #1bd1084f
