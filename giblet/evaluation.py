@@ -598,8 +598,8 @@ def variance_partition(features_a, # first feature set per TR (n_trs, n_a), e.g.
                        n_iter:int=20, # band-weight candidates of the banded ridge's random search
                        seed:int=0, # seeds the random search
                       ) -> dict: # per voxel (n_selected,): 'r2_a', 'r2_b', 'r2_joint', 'unique_a', 'unique_b', 'shared'; 'mean' of each
-    "Test-TR R² of feature set a alone, b alone and both (banded ridge), split into what each adds uniquely and what they share."
-    from himalaya.ridge import BandedRidgeCV
+    "Test-TR R² (each series centred on the test block) of feature set a alone, b alone and both (banded ridge), split into what each adds uniquely and what they share."
+    from himalaya.kernel_ridge import MultipleKernelRidgeCV
     Y = _as_array(responses, 'responses')
     if Y.ndim != 2: raise EvaluationError(f'responses has shape {Y.shape}; expected (n_trs, n_voxels)')
     if voxels is not None:
@@ -612,13 +612,15 @@ def variance_partition(features_a, # first feature set per TR (n_trs, n_a), e.g.
     Xs = [_delayed_design([_as_array(f, 'features')], tr, delays, 'float32') for f in (features_a, features_b)]
     Ytr = Y[tr].astype(np.float32); mu = Ytr.mean(0); Ytr -= mu
     folds = contiguous_folds(len(tr), n_folds, max(delays))
-    model = BandedRidgeCV(groups='input', cv=folds, random_state=seed,
-                          solver_params=dict(n_iter=n_iter, alphas=np.asarray(alphas, np.float32), progress_bar=False))
-    model.fit([X[tr] for X in Xs], Ytr)
-    joint = np.asarray(model.predict([X[te] for X in Xs])) + mu
-    yt = Y[te].astype(np.float64); ss = ((yt - yt.mean(0))**2).sum(0)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        r2 = {k: 1 - ((yt - p)**2).sum(0) / ss for k, p in (('r2_a', ra.pred), ('r2_b', rb.pred), ('r2_joint', joint))}
+    # banded ridge in its kernel form (one linear kernel per set, himalaya's MultipleKernelRidgeCV): the same model as
+    # BandedRidgeCV, but its cost grows with the training TRs, not with the thousands of delayed features
+    model = MultipleKernelRidgeCV(kernels='precomputed', cv=folds, random_state=seed,
+                                  solver_params=dict(n_iter=n_iter, alphas=np.asarray(alphas, np.float32), progress_bar=False))
+    model.fit(np.stack([X[tr] @ X[tr].T for X in Xs]), Ytr)
+    joint = np.asarray(model.predict(np.stack([X[te] @ X[tr].T for X in Xs]))) + mu
+    yt = Y[te].astype(np.float64); yt = yt - yt.mean(0); ss = (yt**2).sum(0)
+    with np.errstate(invalid='ignore', divide='ignore'):   # R² of the test-centred series: an offset of the whole test block is not scored
+        r2 = {k: 1 - ((yt - (p - p.mean(0)))**2).sum(0) / ss for k, p in (('r2_a', ra.pred), ('r2_b', rb.pred), ('r2_joint', joint))}
     out = {**r2, 'unique_a': r2['r2_joint'] - r2['r2_b'], 'unique_b': r2['r2_joint'] - r2['r2_a'],
            'shared': r2['r2_a'] + r2['r2_b'] - r2['r2_joint']}
     out['mean'] = {k: float(np.nanmean(v)) for k, v in out.items()}

@@ -5,6 +5,7 @@
 # %% ../nbs/09_losses.ipynb #84522e6a
 from __future__ import annotations
 import math
+import numpy as np
 import torch
 import torch.nn.functional as F
 from .models import ModelConfig, BatchError
@@ -40,18 +41,25 @@ def _global_mean(x:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
 def fmri_loss(pred:torch.Tensor, # predicted response (B, n_voxels)
               target:torch.Tensor, # measured response (B, n_voxels), z-scored per voxel by giblet.fmri
               kind:str='mse', # 'mse' (normalised by the target's energy) or 'correlation' (1 - mean Pearson r over voxels)
+              voxel_weights:torch.Tensor|None=None, # (n_voxels,) non-negative weight per voxel, e.g. its train-block reliability (default: all 1)
              ) -> torch.Tensor:
-    "fMRI loss: 1 for predicting zeros (mse) or uncorrelated predictions (correlation), 0 when perfect."
+    "fMRI loss: 1 for predicting zeros (mse) or uncorrelated predictions (correlation), 0 when perfect; voxels count in proportion to `voxel_weights`."
     pred, target = pred.float(), target.float()
     if pred.shape != target.shape: raise BatchError(f'fMRI prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ; the head must be sized from the data.')
+    w = None
+    if voxel_weights is not None:
+        w = voxel_weights.to(pred.device, torch.float32)
+        if w.shape != pred.shape[-1:]: raise BatchError(f'voxel_weights has shape {tuple(w.shape)}; expected ({pred.shape[-1]},), one weight per voxel.')
     if kind == 'mse':
         every = torch.ones_like(target, dtype=torch.bool)
-        return _masked_mean((pred - target).square(), every) / _global_mean(target.square(), every).clamp_min(1e-8)
+        err, energy = (pred - target).square(), target.square()
+        if w is not None: err, energy = err * w, energy * w
+        return _masked_mean(err, every) / _global_mean(energy, every).clamp_min(1e-8)
     if kind == 'correlation':
         if len(pred) < 2: raise BatchError('the correlation fMRI loss needs at least 2 samples per batch (it correlates over the batch); raise the batch size or use fmri_loss="mse".')
         p, t = pred - pred.mean(0), target - target.mean(0)
         r = (p * t).sum(0) / (p.norm(dim=0) * t.norm(dim=0)).clamp_min(1e-8)
-        return 1 - r.mean()
+        return 1 - (r.mean() if w is None else (r * w).sum() / w.sum().clamp_min(1e-8))
     raise ValueError(f"fmri loss kind must be 'mse' or 'correlation', got {kind!r}")
 
 # %% ../nbs/09_losses.ipynb #f1b10982
@@ -106,13 +114,14 @@ def text_cosine_loss(pred:torch.Tensor, # predicted embeddings (..., d)
 def compute_losses(outputs:dict, # the model's outputs (see MultimodalAutoencoder.forward)
                    batch:dict, # the batch the outputs came from, with 'fmri' targets
                    cfg:ModelConfig, # weights and loss kinds
+                   voxel_weights:torch.Tensor|None=None, # (n_voxels,) weights of the fMRI term's voxels (see `fmri_loss`)
                   ) -> dict:
     "Named scalar losses {'fmri', 'audio', 'video', 'text'} (each ~1 for a trivial predictor) and their weighted sum 'total'."
     if batch.get('fmri') is None: raise BatchError("batch has no 'fmri' targets; training batches need the response at the window's last TR.")
     D = outputs['video'].shape[1]
     if D > batch['video'].shape[1]: raise BatchError(f"outputs decode {D} TRs but the batch window holds {batch['video'].shape[1]}.")
     last = lambda x: x[:, -D:]
-    losses = {'fmri': fmri_loss(outputs['fmri'], batch['fmri'], cfg.fmri_loss)}
+    losses = {'fmri': fmri_loss(outputs['fmri'], batch['fmri'], cfg.fmri_loss, voxel_weights)}
     if 'audio_logits' in outputs: losses['audio'] = code_cross_entropy(outputs['audio_logits'], last(batch['audio']), last(batch['audio_mask']))
     elif 'audio_pred' in outputs:
         losses['audio'] = code_regression_loss(outputs['audio_pred'], last(batch['audio']), last(batch['audio_mask']),
@@ -127,10 +136,16 @@ def compute_losses(outputs:dict, # the model's outputs (see MultimodalAutoencode
 
 # %% ../nbs/09_losses.ipynb #ede83a27
 class MultimodalLoss:
-    "The trainer's loss function: `MultimodalLoss(cfg)(outputs, batch)` -> `compute_losses(outputs, batch, cfg)`."
+    "The trainer's loss function: `MultimodalLoss(cfg, voxel_weights)(outputs, batch)` -> `compute_losses(outputs, batch, cfg, voxel_weights)`."
     def __init__(self, cfg:ModelConfig, # loss kinds and weights
-                ): self.cfg = cfg
+                 voxel_weights=None, # (n_voxels,) weights of the fMRI term's voxels, e.g. train-block reliability (default: equal)
+                ):
+        self.cfg = cfg
+        self.voxel_weights = None if voxel_weights is None else torch.as_tensor(np.asarray(voxel_weights, np.float32))
+        w = self.voxel_weights
+        if w is not None and (w.ndim != 1 or (w < 0).any() or not w.sum() > 0):
+            raise ValueError('voxel_weights must be non-negative with a positive sum (one weight per voxel).')
     def __call__(self, outputs:dict, # the model's outputs
                  batch:dict, # the batch they came from
                 ) -> dict: # named scalar losses and their weighted 'total'
-        return compute_losses(outputs, batch, self.cfg)
+        return compute_losses(outputs, batch, self.cfg, self.voxel_weights)

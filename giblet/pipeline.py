@@ -24,8 +24,8 @@ from .training import TrainConfig, Trainer, CheckpointError, load_checkpoint, in
 from . import evaluation as ev
 
 # %% auto #0
-__all__ = ['GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume', 'train_model', 'load_model',
-           'resolve_checkpoint', 'checkpoint_config', 'predict', 'stimulus_latents', 'stimulus_features',
+__all__ = ['GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume', 'training_voxels', 'train_model',
+           'load_model', 'resolve_checkpoint', 'checkpoint_config', 'predict', 'stimulus_latents', 'stimulus_features',
            'planted_voxels', 'true_drivers', 'subject_average', 'fit_ridge', 'latent_readout', 'baseline_ladder',
            'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown', 'write_report', 'evaluate_model',
            'run_evaluate', 'run_train', 'run_demo']
@@ -39,6 +39,7 @@ class GibletConfig:
     train: TrainConfig = field(default_factory=TrainConfig) # optimisation
     evaluation: ev.EvaluationConfig = field(default_factory=ev.EvaluationConfig) # chance test, ridge baseline, ceiling
     target: Literal['subject', 'average'] = 'subject' # train on each subject's response, or on the subject average
+    fmri_voxels: Literal['reliable', 'all'] = 'reliable' # fMRI loss and model selection: reliability-weighted voxels selected on the train block (`training_voxels`), or every voxel equally with selection on the validation loss
 
 # %% ../nbs/12_pipeline.ipynb #8b10f8f2
 def demo_config() -> GibletConfig:
@@ -103,6 +104,23 @@ def check_resume(out_dir, # run folder that may hold checkpoints/last.pt
                                   'Train with the config it was trained with (RUN/config.yaml), into a new run folder, or without resuming.')
     return True
 
+# %% ../nbs/12_pipeline.ipynb #f7c70611
+def training_voxels(data:PreparedData, # the prepared dataset (at least 2 subjects)
+                    config:ev.EvaluationConfig|None=None, # its `fdr_q` and `seed` (the evaluation selects the same voxels)
+                   ) -> dict: # 'selected' (n_voxels,) bool, 'weights' (n_voxels,) float32 (mean 1 over selected, 0 elsewhere), 'n_selected', 'method'
+    "Voxels for the fMRI loss and model selection, chosen on the train block only: reliable ones (`evaluation.reliable_voxels`), weighted by their ISC."
+    ecfg = config or ev.EvaluationConfig()
+    if len(data.subjects) < 2:
+        raise ConfigError(f'selecting reliable voxels needs at least 2 subjects, the data has {len(data.subjects)}; '
+                          "train with GibletConfig(fmri_voxels='all') (every voxel, selection on the validation loss).")
+    rv = ev.reliable_voxels(data.fmri.data, data.splits['train'], q=ecfg.fdr_q, seed=ecfg.seed)
+    if not rv['n_selected']:
+        raise ConfigError("no voxel is reliably shared across subjects on the training TRs (FDR q = "
+                          f"{ecfg.fdr_q}); check the data's alignment, raise evaluation.fdr_q, or train with fmri_voxels='all'.")
+    w = np.where(rv['selected'], np.clip(np.nan_to_num(rv['isc']), 0, None), 0).astype(np.float32)
+    w *= rv['n_selected'] / w.sum()
+    return {'selected': rv['selected'], 'weights': w, 'n_selected': rv['n_selected'], 'method': rv['method'] + ', weighted by ISC'}
+
 # %% ../nbs/12_pipeline.ipynb #c00207fc
 def _run_meta(cfg:GibletConfig, data:PreparedData) -> dict:
     "What every checkpoint records about its run: the whole experiment, the data it was trained on, giblet's version."
@@ -113,20 +131,23 @@ def train_model(data:PreparedData, # prepared dataset
                 cfg:GibletConfig, # the experiment (its `data` part is taken from how `data` was prepared)
                 out_dir, # run folder: config.yaml, checkpoints/
                 resume:bool=True, # continue from out_dir/checkpoints/last.pt when it exists (same configuration only)
-               ) -> tuple[MultimodalAutoencoder, list]: # the model at its best validation loss, and the history (one dict per epoch)
+               ) -> tuple[MultimodalAutoencoder, list]: # the model at its best validation fMRI r (or loss), and the history (one dict per epoch)
     "Train the autoencoder on the train block (validating on the val block); every checkpoint carries the whole experiment configuration."
     out_dir = Path(out_dir)
     mcfg = model_config_for(data, cfg.model)
     full = dataclasses.replace(cfg, model=mcfg, data=config_from_dict(DataConfig, data.meta['config']))
     rank = int(os.environ.get('RANK', '0'))
     if resume: check_resume(out_dir, full)   # before anything is written: a refused resume leaves the run as it was
+    tv = training_voxels(data, cfg.evaluation) if cfg.fmri_voxels == 'reliable' else None
+    if rank == 0 and cfg.train.progress and tv is not None: print(f"fMRI loss and model selection on {tv['n_selected']} voxels: {tv['method']}")
     train_ds = MultimodalDataset(data, 'train', mcfg.window_trs, cfg.target)
     val_ds = MultimodalDataset(data, 'val', mcfg.window_trs, cfg.target) if len(data.splits['val']) else None
     torch.manual_seed(cfg.train.seed)
     model = MultimodalAutoencoder(mcfg)
     if rank == 0 and cfg.train.progress: parameter_table(model)
-    trainer = Trainer(model, MultimodalLoss(mcfg), train_ds, val_ds, cfg.train, checkpoint_dir=out_dir/'checkpoints',
-                      model_config=config_to_dict(mcfg), meta=_run_meta(full, data))
+    trainer = Trainer(model, MultimodalLoss(mcfg, None if tv is None else tv['weights']), train_ds, val_ds, cfg.train,
+                      checkpoint_dir=out_dir/'checkpoints', model_config=config_to_dict(mcfg), meta=_run_meta(full, data),
+                      score_voxels=None if tv is None else tv['selected'])
     if rank == 0:
         writable_dir(out_dir, 'run folder'); clean_leftovers(out_dir)
         save_config(full, out_dir/'config.yaml')
@@ -344,8 +365,10 @@ def baseline_ladder(model:MultimodalAutoencoder, # trained model (eval mode)
     if drivers is not None: rungs['oracle_ridge'] = fit_ridge(data, trs, ecfg, features=[drivers], responses=y, voxels=focus).r
     if fmri_scores.ceiling_average is not None: rungs['ceiling'] = fmri_scores.ceiling_average
     all_sets = {**sets, 'all': np.ones(len(ridge.r), bool)}
+    partial = {'generic_ridge', 'oracle_ridge'} if focus is not None else set()   # fitted on the selected/planted voxels only
+    mean = lambda name, r, k, v: None if (k == 'all' and name in partial) or not np.isfinite(r[v]).any() else float(np.nanmean(r[v]))
     out = {'voxel_sets': {k: int(v.sum()) for k, v in all_sets.items()},
-           'mean_r': {name: {k: float(np.nanmean(r[v])) if np.isfinite(r[v]).any() else None for k, v in all_sets.items()} for name, r in rungs.items()}}
+           'mean_r': {name: {k: mean(name, r, k, v) for k, v in all_sets.items()} for name, r in rungs.items()}}
     ref_name = next(iter(sets), None)
     if ref_name is not None:
         ref, t_avg = sets[ref_name], y[trs]

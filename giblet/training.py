@@ -211,7 +211,8 @@ def _json_meta(meta:dict|None) -> dict|None:
 
 # %% ../nbs/10_training.ipynb #d96b817a
 class Trainer:
-    "Train `model` on `train_data` with `loss_fn(outputs, batch) -> {'total': ..., name: ...}`, validating on `val_data`."
+    """Train `model` on `train_data` with `loss_fn(outputs, batch) -> {'total': ..., name: ...}`, validating on `val_data`;
+    the kept checkpoint (`best.pt`) and early stopping follow the validation r over `score_voxels` when given, else the validation total loss."""
     def __init__(self,
                  model:nn.Module, # maps a batch dict to an outputs dict
                  loss_fn:LossFn, # maps (outputs, batch) to a dict of scalar losses with key 'total'
@@ -222,6 +223,8 @@ class Trainer:
                  model_config:dict|None=None, # stored in checkpoints; resuming with a different one is refused
                  on_step:Callable|None=None, # called as on_step(trainer, epoch, step) after each optimiser step
                  meta:dict|None=None, # JSON values about the run (the pipeline: the whole experiment config), stored in every checkpoint as state['meta']
+                 score_voxels=None, # (n_voxels,) bool: select the checkpoint and stop early on the validation r over these voxels (higher is better) instead of the total loss
+                 score_key:str='fmri', # the output and batch key that `score_voxels` index (the model's fMRI prediction and its target)
                 ):
         self.cfg = config or TrainConfig()
         self.rank, self.world, self.device = init_distributed(self.cfg.device)
@@ -231,6 +234,9 @@ class Trainer:
             raise TrainingError(f'the training set has {len(train_data)} samples, fewer than one batch ({self.cfg.batch_size}); lower batch_size.')
         self.train_data, self.val_data, self.loss_fn, self.on_step = train_data, val_data, loss_fn, on_step
         self.model_config, self.meta = model_config, _json_meta(meta)
+        self.score_voxels = None if score_voxels is None else torch.as_tensor(np.asarray(score_voxels, bool))
+        if self.score_voxels is not None and not self.score_voxels.any(): raise TrainingError('score_voxels selects no voxel; pass at least one, or None to select on the validation loss.')
+        self.score_key = score_key
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         torch.manual_seed(self.cfg.seed); random.seed(self.cfg.seed); np.random.seed(self.cfg.seed)
         self.model = model.to(self.device)
@@ -283,21 +289,35 @@ def _autocast(self:Trainer):
 @patch
 @torch.no_grad()
 def evaluate(self:Trainer, data:Dataset|None=None, # samples to score (default: the validation set)
-            ) -> dict: # mean of each named loss over the samples
-    "Mean of each named loss over `data`, weighted by batch size and averaged over all processes."
+            ) -> dict: # mean of each named loss over the samples (+ '<score_key>_r' with `score_voxels`)
+    """Mean of each named loss over `data`, weighted by batch size and averaged over all processes; with `score_voxels`,
+    also '<score_key>_r': the mean over those voxels of the Pearson r between prediction and target across all samples."""
     data = self.val_data if data is None else data
     self.model.eval()
-    sums, n = {}, 0
+    sums, n, moments = {}, 0, None
+    sel = None if self.score_voxels is None else self.score_voxels.to(self.device)
     for batch in self._loader(data, 0, shuffle=False):
         batch = _to_device(batch, self.device)
-        with self._autocast(): losses = self.loss_fn(self.model(batch), batch)
+        with self._autocast():
+            out = self.model(batch); losses = self.loss_fn(out, batch)
         bs = next(v for v in batch.values() if torch.is_tensor(v)).shape[0]
         for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + float(v.detach()) * bs
         n += bs
+        if sel is not None:   # sums of p, t, p², t², pt per voxel: r over every sample, exact under DDP
+            p, t = out[self.score_key].detach().double()[..., sel], batch[self.score_key].double()[..., sel]
+            p, t = p.reshape(-1, p.shape[-1]), t.reshape(-1, t.shape[-1])
+            m = torch.stack([p.sum(0), t.sum(0), (p * p).sum(0), (t * t).sum(0), (p * t).sum(0), torch.full_like(p[0], len(p))])
+            moments = m if moments is None else moments + m
     if self.ddp:
         t = torch.tensor([n] + [sums[k] for k in sorted(sums)], dtype=torch.float64, device=self.device)
         dist.all_reduce(t); n = t[0].item(); sums = dict(zip(sorted(sums), t[1:].tolist()))
-    return {k: v / n for k, v in sums.items()}
+        if moments is not None: dist.all_reduce(moments)
+    res = {k: v / n for k, v in sums.items()}
+    if moments is not None:
+        sp, st, spp, stt, spt, cnt = moments
+        r = (spt - sp * st / cnt) / ((spp - sp**2 / cnt) * (stt - st**2 / cnt)).clamp_min(1e-24).sqrt()
+        res[f'{self.score_key}_r'] = float(r.mean())
+    return res
 
 # %% ../nbs/10_training.ipynb #a5946a09
 @patch
@@ -365,7 +385,8 @@ def resume(self:Trainer) -> bool: # whether a checkpoint was found and loaded
 @patch
 def fit(self:Trainer, resume:bool=True, # continue from `checkpoint_dir/last.pt` when it exists (see `resume`)
        ) -> list[dict]: # one dict per epoch: 'epoch', 'seconds', 'lr', 'train_*', 'val_*' (+ 'resume' on the first epoch after one)
-    """Train until `epochs` or early stopping, writing `last.pt`, `best.pt` (on improvement) and `history.json` after every
+    """Train until `epochs` or early stopping, writing `last.pt`, `best.pt` (on improvement of the validation r over
+    `score_voxels`, or of the validation total loss) and `history.json` (every loss term, train and val) after every
     epoch; first removes the temporary files a killed run left in `checkpoint_dir`."""
     log = timed_logger('train', verbose=self.cfg.progress and self.is_main)
     if self.is_main and self.checkpoint_dir is not None:
@@ -383,7 +404,8 @@ def fit(self:Trainer, resume:bool=True, # continue from `checkpoint_dir/last.pt`
                **{f'train_{k}': v for k, v in train.items()}, **{f'val_{k}': v for k, v in val.items()}}
         if self._resume_note is not None: rec['resume'], self._resume_note = self._resume_note, None
         self.history.append(rec)
-        score = val.get('total', train['total'])
+        key = f'{self.score_key}_r'
+        score = -val[key] if key in val else val.get('total', train['total'])   # lower is better: minus r, or the loss
         improved = score < self.best_val
         if improved: self.best_val, self.bad_epochs = score, 0
         else: self.bad_epochs += 1
@@ -391,5 +413,6 @@ def fit(self:Trainer, resume:bool=True, # continue from `checkpoint_dir/last.pt`
         self._save('last.pt')
         if self.is_main:
             if self.checkpoint_dir is not None: write_json(self.checkpoint_dir/'history.json', self.history)
-            log(f"epoch {self.epoch}: train {train['total']:.4f}" + (f", val {val['total']:.4f}" if val else '') + (' *' if improved else ''))
+            log(f"epoch {self.epoch}: train {train['total']:.4f}" + (f", val {val['total']:.4f}" if val else '')
+                + (f", val r {val[key]:.4f}" if key in val else '') + (' *' if improved else ''))
     return self.history
