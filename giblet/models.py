@@ -19,7 +19,8 @@ from .audio import n_codebooks_for   # the one codebook-count rule
 # %% auto #0
 __all__ = ['VOXEL_HEAD', 'ModelConfig', 'CodeEmbedding', 'AudioEncoder', 'VideoEncoder', 'TextEncoder', 'CausalConvFusion',
            'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder', 'example_batch', 'BatchError', 'check_batch',
-           'MultimodalAutoencoder', 'parameter_table', 'logits_to_codes', 'predictions_to_codes', 'outputs_to_features']
+           'MultimodalAutoencoder', 'voxel_head_memory', 'parameter_table', 'logits_to_codes', 'predictions_to_codes',
+           'outputs_to_features']
 
 # %% ../nbs/08_models.ipynb #443f9a4b
 @dataclass
@@ -411,6 +412,17 @@ class MultimodalAutoencoder(nn.Module):
         self.audio_decoder = AudioDecoder(cfg)   # tied: it is handed the encoder's tables at each call, so they are stored once
         self.video_decoder = VideoDecoder(cfg)
         self.text_decoder = nn.Sequential(nn.Linear(cfg.bottleneck_dim, d), nn.GELU(), nn.Linear(d, cfg.text_dim))
+
+# %% ../nbs/08_models.ipynb #6a9a2a80
+def voxel_head_memory(cfg:ModelConfig, # n_voxels, n_subjects, window_trs, bottleneck_dim, fmri_hidden, subject_adapter
+                     ) -> dict: # parameter counts ('lag', 'head', 'adapters', 'total') and 'train_mib' (float32 weights + grads + 2 Adam moments)
+    "Parameter count and training memory of the fMRI head (lag layer + shared voxel head + per-subject voxel adapters)."
+    if cfg.n_voxels is None: raise ConfigError('voxel_head_memory: ModelConfig.n_voxels is not set; pass ModelConfig(n_voxels=...) for the mask size.')
+    lag = (cfg.window_trs * cfg.bottleneck_dim + 1) * cfg.fmri_hidden
+    head = (cfg.fmri_hidden + 1) * cfg.n_voxels
+    adapters = 2 * cfg.n_subjects * cfg.n_voxels if cfg.subject_adapter else 0
+    total = lag + head + adapters
+    return dict(lag=lag, head=head, adapters=adapters, total=total, train_mib=total * 4 * 4 / 2**20)
 
 # %% ../nbs/08_models.ipynb #7262b817
 @patch
