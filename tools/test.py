@@ -9,7 +9,8 @@ bottom with `nbdev.test.test_nb` (cells flagged `#| slow` are skipped unless
 
 One more counted check keeps the notebooks light to open and to diff (it reads the
 notebooks in the working tree; with notebook arguments only those, without the total):
-  - each notebook at most 300 KB, all of nbs/*.ipynb at most 1.2 MB (1 KB = 1000 bytes);
+  - each notebook at most 300 KB; the outputs of all notebooks together at most 300 KB, and all
+    of nbs/*.ipynb at most 1.5 MB (1 KB = 1000 bytes): outputs must stay light, source may grow;
   - every embedded audio player is a WAV of at most 3 s, at most 16 kHz, mono;
   - no temporary or machine paths in outputs (/tmp/, /root/, /home/, /work/, /Users/,
     /private/var/, /var/folders/, site-packages/): write to a relative folder under nbs/_tmp/;
@@ -56,7 +57,7 @@ def check_in_sync():
     print('PASS  nbdev_clean and nbdev_export change nothing'); return True
 
 # -- light, stable outputs ---------------------------------------------------------------
-NB_LIMIT, TOTAL_LIMIT = 300_000, 1_200_000   # bytes: one notebook, all of nbs/*.ipynb
+NB_LIMIT, TOTAL_LIMIT, OUTPUTS_LIMIT = 300_000, 1_500_000, 300_000   # bytes: one notebook, all of nbs/*.ipynb, all their outputs
 AUDIO_MAX_S, AUDIO_MAX_RATE = 3.0, 16_000     # per embedded player; mono only
 TIMINGS_OPT_OUT = '# timings-shown'           # in a cell's source: its printed timings are the point
 _DATA_URI = re.compile(r'data:([\w.+-]+/[\w.+-]+);base64,([A-Za-z0-9+/=\s]+)')
@@ -141,7 +142,9 @@ def check_light(nbs, total=True):
     msg = f'{len(nbs)} notebook(s)'
     if total:
         tot = sum(p.stat().st_size for p in (root/'nbs').glob('*.ipynb'))
-        msg += f', nbs/*.ipynb {_kb(tot)} in total'
+        outs = sum(len(json.dumps(c.get('outputs', []))) for p in (root/'nbs').glob('*.ipynb') for c in json.loads(p.read_text())['cells'])
+        msg += f', nbs/*.ipynb {_kb(tot)} in total, {_kb(outs)} of outputs'
+        if outs > OUTPUTS_LIMIT: lines.append(f'nbs/*.ipynb: {_kb(outs)} of outputs > {_kb(OUTPUTS_LIMIT)} (slim the players and plots)')
         if tot > TOTAL_LIMIT:
             big = ', '.join(f'{p.name} {_kb(s)}' for p, s in sorted(sizes.items(), key=lambda x: -x[1])[:4])
             lines.append(f'nbs/*.ipynb: {_kb(tot)} > {_kb(TOTAL_LIMIT)} in total (largest: {big})')
