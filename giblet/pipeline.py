@@ -26,9 +26,9 @@ from . import evaluation as ev
 # %% auto #0
 __all__ = ['GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume', 'training_voxels', 'train_model',
            'load_model', 'resolve_checkpoint', 'checkpoint_config', 'predict', 'stimulus_latents', 'stimulus_features',
-           'planted_voxels', 'true_drivers', 'subject_average', 'fit_ridge', 'latent_readout', 'baseline_ladder',
-           'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown', 'write_report', 'evaluate_model',
-           'run_evaluate', 'run_train', 'run_demo']
+           'planted_voxels', 'planted_groups', 'true_drivers', 'subject_average', 'fit_ridge', 'latent_readout',
+           'baseline_ladder', 'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown', 'write_report',
+           'evaluate_model', 'run_evaluate', 'run_train', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #e0ca002f
 @dataclass
@@ -269,6 +269,20 @@ def planted_voxels(data:PreparedData, # the prepared dataset
     signal[:, idx[inside]] = gt['signal'][:data.n_trs, inside]
     return planted, signal
 
+# %% ../nbs/12_pipeline.ipynb #f56d17d0
+def planted_groups(data:PreparedData, # the prepared dataset
+                  ) -> dict[str, np.ndarray]|None: # {driver name: (n_voxels,) bool}, or None for real data
+    "For generated data: the voxels planted for each driver (the generator's groups), on the cache's voxels; None for real data."
+    from giblet.synthetic import load_ground_truth
+    if not (Path(data.meta['data_dir'])/'ground_truth'/'truth.npz').exists(): return None
+    gt = load_ground_truth(data.meta['data_dir'])
+    idx = ev.mask_voxel_index(gt['planted_ijk'], data.fmri.mask_img)
+    out = {}
+    for g, name in enumerate(gt['feature_names']):
+        m = np.zeros(data.fmri.n_voxels, bool); m[idx[(gt['planted_group'] == g) & (idx >= 0)]] = True
+        out[str(name)] = m
+    return out
+
 # %% ../nbs/12_pipeline.ipynb #fb044bfb
 def true_drivers(data:PreparedData, # the prepared dataset
                 ) -> np.ndarray|None: # (n_trs, n_features) float32, or None for real data
@@ -419,6 +433,12 @@ def score_model(model:MultimodalAutoencoder, # trained model
                                {'n_selected': sel['n_selected'], 'method': sel['method']})
     ladder, readout = baseline_ladder(model, data, trs, fs, ridge, y_avg, selected, ecfg)
     fs.metrics['ladder'] = ladder
+    groups = planted_groups(data)
+    if groups is not None:   # r per planted group: which drivers the model and the baselines recover
+        fs.metrics['per_group'] = {name: {'n_voxels': int(m.sum()), 'end_to_end_head': float(np.nanmean(fs.r_average[m])),
+                                          'latent_readout': float(np.nanmean(readout.r[m])), 'handmade_ridge': float(np.nanmean(ridge.r[m])),
+                                          'ceiling': None if fs.ceiling_average is None else float(np.nanmean(fs.ceiling_average[m]))}
+                                   for name, m in groups.items() if m.any()}
     metrics = {'n_test_trs': int(len(trs)), 'subjects': data.subjects, 'model_parameters': parameter_table(model, show=False), 'fmri': fs.metrics}
     true_frames = np.asarray(data.video[trs], dtype=np.float32) / 255
     emb = np.asarray(data.text[trs]); has = np.asarray(data.has_text[trs])
@@ -526,6 +546,11 @@ def report_markdown(metrics:dict, # from `score_model` (`Scores.metrics`)
             lines.append(f"- variance partition ({v['voxels']} voxels, test R², banded ridge): latents alone {v['r2_a']:.3f}, hand-made alone "
                          f"{v['r2_b']:.3f}, both {v['r2_joint']:.3f}; unique to the latents {v['unique_a']:+.3f}, unique to the hand-made "
                          f"features {v['unique_b']:+.3f}, shared {v['shared']:+.3f}")
+    if f.get('per_group'):
+        lines += ['', '### r per planted group (subject average, test block)', '', '| group | voxels | end-to-end head | latent readout | hand-made ridge | ceiling |',
+                  '|---|---|---|---|---|---|']
+        lines += [f"| {k} | {v['n_voxels']} | {g(v, 'end_to_end_head')} | {g(v, 'latent_readout')} | {g(v, 'handmade_ridge')} | {g(v, 'ceiling')} |"
+                  for k, v in f['per_group'].items()]
     if 'audio' in metrics:
         a = metrics['audio']
         lines += ['', '## Audio (EnCodec codes)', '',
