@@ -24,11 +24,12 @@ from .training import TrainConfig, Trainer, CheckpointError, load_checkpoint, in
 from . import evaluation as ev
 
 # %% auto #0
-__all__ = ['GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume', 'training_voxels', 'train_model',
-           'load_model', 'resolve_checkpoint', 'checkpoint_config', 'predict', 'stimulus_latents', 'stimulus_features',
-           'planted_voxels', 'planted_groups', 'true_drivers', 'subject_average', 'fit_ridge', 'latent_readout',
-           'baseline_ladder', 'Scores', 'score_model', 'write_arrays', 'plot_report', 'report_markdown', 'write_report',
-           'evaluate_model', 'run_evaluate', 'run_train', 'run_demo']
+__all__ = ['METRICS_DOCS', 'GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume',
+           'training_voxels', 'train_model', 'load_model', 'resolve_checkpoint', 'checkpoint_config', 'predict',
+           'stimulus_latents', 'stimulus_features', 'planted_voxels', 'planted_groups', 'true_drivers',
+           'subject_average', 'fit_ridge', 'latent_readout', 'baseline_ladder', 'Scores', 'score_model', 'write_arrays',
+           'plot_report', 'report_markdown', 'write_report', 'undocumented_metrics', 'evaluate_model', 'run_evaluate',
+           'run_train', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #e0ca002f
 @dataclass
@@ -579,6 +580,38 @@ def write_report(metrics:dict, # from `score_model`
     folder = Path(folder)
     write_json(folder/'metrics.json', metrics)
     write_text(folder/'report.md', report_markdown(metrics, data))
+
+# %% ../nbs/12_pipeline.ipynb #eec4b2c7
+METRICS_DOCS = {
+    'n_test_trs': 'test TRs scored', 'subjects': 'subject numbers', 'model_parameters': 'parameters per model component',
+    'seconds': 'wall time of the evaluation', 'fmri': 'fMRI prediction scores: the fmri.* keys below', 'audio': 'code accuracy per codebook and its chances, decoded-audio metrics (evaluation.score_reconstructions, audio_reconstruction, code_chance)',
+    'video': 'PSNR and SSIM of the reconstructed frames', 'text': 'top-1/top-5 retrieval of the annotation embedding and their chance levels',
+    'fmri.n_voxels': 'voxels in the brain mask', 'fmri.n_subjects': 'subjects scored', 'fmri.n_planted': 'planted voxels (generated data)',
+    'fmri.mean_r_per_subject': "each subject's mean r over all voxels (model)", 'fmri.mean_r_{set}': 'per-subject r of the model, mean over subjects and the set',
+    'fmri.median_r_all': 'median per-subject r over all voxels', 'fmri.ridge_mean_r_{set}': 'hand-made ridge (subject average) mean r over the set',
+    'fmri.ceiling_mean_{set}': 'mean per-subject ceiling over the set', 'fmri.ceiling_fraction_{set}': 'mean r / mean ceiling (per-subject r against the per-subject ceiling)',
+    'fmri.n_voxels_above_min_ceiling_{set}': 'voxels whose ceiling passes min_ceiling', 'fmri.min_ceiling': 'ceiling below which a voxel is left out of fractions',
+    'fmri.p_value_mean_r': 'permutation p of the subject-average mean r over the tested voxels', 'fmri.permutation_mean_r': 'that observed mean r',
+    'fmri.null_mean_r_95': '95th percentile of the mean r under the null', 'fmri.n_voxels_p05': 'tested voxels with uncorrected p < 0.05',
+    'fmri.permutation_method': 'how surrogates keep autocorrelation', 'fmri.n_permutations': 'surrogates', 'fmri.ceiling_method': 'how the ceilings were obtained',
+    'fmri.tested_voxels': 'which voxels the mean-r test and FDR use', 'fmri.fdr_q': 'Benjamini-Hochberg false discovery rate',
+    'fmri.n_voxels_tested': 'voxels tested', 'fmri.n_voxels_fdr': 'FDR-significant voxels (subject average)', 'fmri.min_attainable_p': '1 / (1 + n_permutations)',
+    'fmri.fdr_precision_planted': 'share of FDR-significant voxels that are planted', 'fmri.fdr_recall_planted': 'share of planted voxels found FDR-significant',
+    'fmri.subject_average': 'subject-average r against the subject-average ceiling: mean_r_model[_{set}], mean_r_ridge[_{set}], ceiling_mean_{set}, '
+                            'ceiling_fraction_{set}, beats_ridge (+ the voxels compared), model_minus_ridge (block-bootstrap interval)',
+    'fmri.selection': 'voxels selected without ground truth: n_selected and method',
+    'fmri.ladder': 'subject-average mean r per rung (generic_ridge, handmade_ridge, latent_readout, end_to_end_head, oracle_ridge, ceiling) and voxel set; '
+                   'readout_minus_ridge (interval); variance_partition (test R² of latents, hand-made features, both; unique and shared parts)',
+    'fmri.per_group': 'generated data: per planted driver group, mean r of the head, the latent readout, hand-made ridge and the ceiling',
+} # what each key of metrics.json means ({set}: all, planted, other, selected)
+
+def undocumented_metrics(metrics:dict, # from `score_model` (`Scores.metrics`)
+                        ) -> list[str]: # keys of metrics and metrics['fmri'] that `METRICS_DOCS` does not describe
+    "The keys of `metrics` (top level and its `fmri` section) missing from `METRICS_DOCS`."
+    import re
+    pats = [re.compile('^' + re.escape(k).replace(re.escape('{set}'), '(all|planted|other|selected)') + '$') for k in METRICS_DOCS]
+    keys = list(metrics) + [f'fmri.{k}' for k in metrics.get('fmri', {})]
+    return [k for k in keys if not any(p.match(k) for p in pats)]
 
 # %% ../nbs/12_pipeline.ipynb #9607b056
 def evaluate_model(model:MultimodalAutoencoder, # trained model
