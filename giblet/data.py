@@ -26,7 +26,7 @@ from .fmri import FMRIConfig, check_run, prepare_fmri, load_fmri_cache, FMRICach
 # %% auto #0
 __all__ = ['LayoutError', 'subject_files', 'check_layout', 'SplitConfig', 'hrf_length_trs', 'make_splits', 'DataConfig',
            'entry_key', 'CacheError', 'record_files', 'check_files', 'write_entry', 'check_entry', 'entry_is_current',
-           'PreparedData', 'load_prepared', 'prepare_dataset', 'MultimodalDataset']
+           'PreparedData', 'load_prepared', 'prepare_dataset', 'MultimodalDataset', 'stimulus_span', 'SequenceDataset']
 
 # %% ../nbs/07_data.ipynb #ffc23ca1
 class LayoutError(GibletError, ValueError):
@@ -428,17 +428,30 @@ class MultimodalDataset(Dataset):
 
     def __len__(self): return len(self.trs) * (len(self.subject_pos) if self.target == 'subject' else 1)
 
+# %% ../nbs/07_data.ipynb #f152c830
+def stimulus_span(data:PreparedData, # the opened cache
+                  start:int, # first TR (inclusive)
+                  stop:int, # last TR + 1
+                  pad_to:int|None=None, # repeat the last TR until the span holds this many TRs (default: no padding)
+                 ) -> dict: # video (n, k, 3, h, w) float in [0, 1], audio (n, n_cb, f) int64 codes (or float log-mel), audio_mask (n, f), text (n, d), has_text (n,)
+    "The stimulus of TRs `start .. stop-1` as model-ready tensors, optionally padded at the end by repeating the last TR."
+    d, w = data, slice(start, stop)
+    encodec = d.audio.dtype.kind in 'iu'
+    out = {'video': torch.from_numpy(np.array(d.video[w], dtype=np.float32) / 255),
+           'audio': torch.from_numpy(np.array(d.audio[w], dtype=np.int64 if encodec else np.float32)),
+           'audio_mask': torch.from_numpy(np.array(d.audio_mask[w])),
+           'text': torch.from_numpy(np.array(d.text[w], dtype=np.float32)), 'has_text': torch.from_numpy(np.array(d.has_text[w]))}
+    n = stop - start
+    if pad_to is not None and pad_to > n:
+        out = {k: torch.cat([v, v[-1:].expand(pad_to - n, *v.shape[1:])]) for k, v in out.items()}
+    return out
+
 # %% ../nbs/07_data.ipynb #06266bdd
 @patch
 def stimulus(self:MultimodalDataset, t:int, # the window's last TR
             ) -> dict:
     "The stimulus window ending at TR `t`, as tensors: video (w, k, 3, h, w) float in [0, 1], audio (w, n_cb, f) int64 codes (or float log-mel), audio_mask (w, f), text (w, d), has_text (w,), tr ()."
-    d, w = self.data, slice(t - self.window_trs + 1, t + 1)
-    audio = torch.from_numpy(np.array(d.audio[w], dtype=np.int64 if self.encodec else np.float32))
-    return {'video': torch.from_numpy(np.array(d.video[w], dtype=np.float32) / 255),
-            'audio': audio, 'audio_mask': torch.from_numpy(np.array(d.audio_mask[w])),
-            'text': torch.from_numpy(np.array(d.text[w], dtype=np.float32)),
-            'has_text': torch.from_numpy(np.array(d.has_text[w])), 'tr': torch.tensor(t)}
+    return {**stimulus_span(self.data, t - self.window_trs + 1, t + 1), 'tr': torch.tensor(t)}
 
 # %% ../nbs/07_data.ipynb #c0cde64a
 @patch
@@ -453,3 +466,42 @@ def __getitem__(self:MultimodalDataset, i:int, # sample index: TR-major, subject
     else:
         t = int(self.trs[i]); y = np.array(fm[self.subject_pos, t], dtype=np.float32).mean(0); subject = -1
     return {**self.stimulus(t), 'fmri': torch.from_numpy(y), 'subject': torch.tensor(subject)}
+
+# %% ../nbs/07_data.ipynb #bf64d645
+class SequenceDataset(Dataset):
+    "Contiguous runs of target TRs (each with the `window_trs - 1` TRs before it) and the fMRI of every selected subject at each: `MultimodalDataset`'s windows x subjects, grouped so each TR is encoded once."
+    def __init__(self, data:PreparedData|str|Path, # an opened cache or its folder
+                 split:Literal['train', 'val', 'test']='train', # which block of TRs provides the targets
+                 window_trs:int=8, # stimulus TRs per window, ending at the target TR
+                 sequence_trs:int=16, # at most this many target TRs per item (runs are cut into nearly equal pieces)
+                 target:Literal['subject', 'average']='subject', # every selected subject's response, or their mean
+                 subjects:Sequence[int]|None=None, # subject numbers to use (default: all except held-out ones)
+                ):
+        if int(sequence_trs) != sequence_trs or sequence_trs < 1: raise ValueError(f'sequence_trs must be a positive integer, got {sequence_trs}')
+        self.windows = MultimodalDataset(data, split, window_trs, target, subjects)   # validates, and gives the block's full-window TRs
+        self.data, self.split, self.window_trs, self.target = self.windows.data, split, int(window_trs), target
+        self.sequence_trs, self.subject_pos = int(sequence_trs), self.windows.subject_pos
+        trs = self.windows.trs
+        runs = np.split(trs, np.flatnonzero(np.diff(trs) != 1) + 1)          # contiguous runs of target TRs
+        self.chunks = [c for r in runs for c in np.array_split(r, -(-len(r) // self.sequence_trs))]
+
+    def __len__(self): return len(self.chunks)
+
+# %% ../nbs/07_data.ipynb #2131d239
+@patch
+def __getitem__(self:SequenceDataset, i:int, # item index
+               ) -> dict:
+    """Item `i` (L = sequence_trs, W = window_trs, S = subjects, or 1 for the average): the stimulus of L + W - 1 TRs
+    (video (L+W-1, k, 3, h, w), audio, audio_mask, text, has_text), fmri (L, S, n_voxels) float32, subject (S,) int64
+    (positions on fmri's subject axis, -1 for the average), tr (L,) target TRs and scored (L,) bool (False: padding)."""
+    if not 0 <= i < len(self): raise IndexError(i)
+    c, L, W = self.chunks[i], self.sequence_trs, self.window_trs
+    t0, t1, n = int(c[0]), int(c[-1]), len(c)
+    fm = self.data.fmri.data
+    y = np.stack([np.array(fm[s, t0:t1 + 1], dtype=np.float32) for s in self.subject_pos], 1)   # (n, S, V)
+    if self.target == 'average': y, subject = y.mean(1, keepdims=True), [-1]
+    else: subject = list(self.subject_pos)
+    y = np.concatenate([y, np.zeros((L - n, *y.shape[1:]), np.float32)]) if n < L else y
+    return {**stimulus_span(self.data, t0 - W + 1, t1 + 1, pad_to=L + W - 1), 'fmri': torch.from_numpy(y),
+            'subject': torch.tensor(subject), 'tr': torch.tensor(np.r_[c, np.full(L - n, -1)]),
+            'scored': torch.arange(L) < n}

@@ -19,8 +19,8 @@ from .audio import n_codebooks_for   # the one codebook-count rule
 # %% auto #0
 __all__ = ['VOXEL_HEAD', 'ModelConfig', 'CodeEmbedding', 'AudioEncoder', 'VideoEncoder', 'TextEncoder', 'CausalConvFusion',
            'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder', 'example_batch', 'BatchError', 'check_batch',
-           'MultimodalAutoencoder', 'voxel_head_memory', 'parameter_table', 'logits_to_codes', 'predictions_to_codes',
-           'outputs_to_features']
+           'MultimodalAutoencoder', 'voxel_head_memory', 'check_sequence_batch', 'parameter_table', 'logits_to_codes',
+           'predictions_to_codes', 'outputs_to_features']
 
 # %% ../nbs/08_models.ipynb #443f9a4b
 @dataclass
@@ -336,13 +336,17 @@ def _shape_err(key, x, want, fix): raise BatchError(f"batch['{key}'] has shape {
 # %% ../nbs/08_models.ipynb #917efecd
 def check_batch(batch:dict, # a model batch (see `example_batch` for the keys and shapes)
                 cfg:ModelConfig, # the model it is for
+                n_trs:int|None=None, # TRs on the stimulus time axis (default `cfg.window_trs`; a sequence batch holds sequence_trs + window_trs - 1)
                ) -> int: # the batch size B
     "Validate a model batch against `cfg` (keys, dtypes, shapes, code range, subject range); returns the batch size."
     need = ['audio', 'video', 'text', 'has_text'] + (['audio_mask'] if cfg.use_encodec else [])
     missing = [k for k in need if k not in batch]
     if missing: raise BatchError(f'batch is missing {missing}; a model batch holds {need} (+ optional fmri, subject).')
-    a, W = batch['audio'], cfg.window_trs
+    a, W = batch['audio'], cfg.window_trs if n_trs is None else n_trs
     if a.ndim < 2 or a.shape[1] != W:
+        if n_trs is not None: raise BatchError(f"batch['audio'] covers {a.shape[1] if a.ndim > 1 else '?'} TRs but a sequence of "
+                                               f"{W - cfg.window_trs + 1} target TRs needs {W} (sequence_trs + window_trs - 1 = "
+                                               f"{W - cfg.window_trs + 1} + {cfg.window_trs} - 1); build it with `giblet.data.SequenceDataset`.")
         raise BatchError(f"batch['audio'] covers {a.shape[1] if a.ndim > 1 else '?'} TRs but the model was built for "
                          f"window_trs={W}; build windows of {W} TRs (or a ModelConfig with this window length).")
     B = a.shape[0]
@@ -424,19 +428,25 @@ def voxel_head_memory(cfg:ModelConfig, # n_voxels, n_subjects, window_trs, bottl
     total = lag + head + adapters
     return dict(lag=lag, head=head, adapters=adapters, total=total, train_mib=total * 4 * 4 / 2**20)
 
+# %% ../nbs/08_models.ipynb #8815e824
+@patch
+def tokens(self:MultimodalAutoencoder, batch:dict, # a validated batch (windows or a sequence)
+          ) -> torch.Tensor: # (B, T, d_model)
+    "One token per stimulus TR (B, T, d_model): the three encoders run on each TR of the batch's time axis once."
+    cfg = self.cfg
+    B, T = batch['audio'].shape[:2]
+    flat = lambda x: x.reshape(B * T, *x.shape[2:])
+    audio = self.audio_encoder(flat(batch['audio']), flat(batch['audio_mask']) if cfg.use_encodec else None)
+    video = self.video_encoder(flat(batch['video']))
+    text = self.text_encoder(flat(batch['text']), flat(batch['has_text']))
+    return self.token(torch.cat([audio, video, text], 1)).view(B, T, -1)
+
 # %% ../nbs/08_models.ipynb #7262b817
 @patch
 def encode(self:MultimodalAutoencoder, batch:dict, # a validated batch (`check_batch`)
           ) -> torch.Tensor: # (B, W, bottleneck_dim)
     "Per-TR bottleneck latents (B, W, bottleneck_dim) of a validated batch."
-    cfg = self.cfg
-    B, W = batch['audio'].shape[:2]
-    flat = lambda x: x.reshape(B * W, *x.shape[2:])
-    audio = self.audio_encoder(flat(batch['audio']), flat(batch['audio_mask']) if cfg.use_encodec else None)
-    video = self.video_encoder(flat(batch['video']))
-    text = self.text_encoder(flat(batch['text']), flat(batch['has_text']))
-    tokens = self.token(torch.cat([audio, video, text], 1)).view(B, W, -1)
-    return self.bottleneck(self.fusion(tokens))
+    return self.bottleneck(self.fusion(self.tokens(batch)))
 
 # %% ../nbs/08_models.ipynb #4753f2df
 @patch
@@ -445,12 +455,18 @@ def predict_fmri(self:MultimodalAutoencoder, z:torch.Tensor, # latents (B, W, bo
                 ) -> torch.Tensor: # (B, n_voxels)
     "Latents (B, W, bottleneck_dim) + subject (B,) (-1 = average) -> fMRI at the last TR (B, n_voxels)."
     y = self.voxel_head(self.fmri_lag(z.flatten(1)))
-    if not self.cfg.subject_adapter: return y
     if subject is None: subject = torch.full((len(y),), -1, dtype=torch.long, device=y.device)
-    avg = subject < 0
-    s = subject.clamp_min(0)
-    gain = torch.where(avg[:, None], self.subject_gain.mean(0), self.subject_gain[s])
-    bias = torch.where(avg[:, None], self.subject_bias.mean(0), self.subject_bias[s])
+    return self.adapt(y, subject)
+
+@patch
+def adapt(self:MultimodalAutoencoder, y:torch.Tensor, # shared-head output (..., n_voxels)
+          subject:torch.Tensor, # int64 subject indices broadcastable to y's leading axes, -1 = the subject average
+         ) -> torch.Tensor: # (..., n_voxels)
+    "The per-subject voxel adapter: y * (1 + gain[subject]) + bias[subject], the subjects' mean gain and bias for -1."
+    if not self.cfg.subject_adapter: return y.expand(*torch.broadcast_shapes(y.shape[:-1], subject.shape), y.shape[-1])
+    avg, s = (subject < 0)[..., None], subject.clamp_min(0)
+    gain = torch.where(avg, self.subject_gain.mean(0), self.subject_gain[s])
+    bias = torch.where(avg, self.subject_bias.mean(0), self.subject_bias[s])
     return y * (1 + gain) + bias
 
 # %% ../nbs/08_models.ipynb #20d7472c
@@ -472,11 +488,57 @@ def forward(self:MultimodalAutoencoder, batch:dict, # a model batch (see `check_
            ) -> dict:
     """Batch (see `check_batch`) -> {'fmri': (B, n_voxels), 'latent': (B, W, bottleneck_dim),
     'audio_logits': (B, D, n_cb, F, K) | 'audio_pred': (B, D, n_cb, F) | 'mel': (B, D, n_mels, mel_frames),
-    'video': (B, D, k, 3, h, w), 'text': (B, D, text_dim)} with D = decode_trs (the window's last TRs)."""
+    'video': (B, D, k, 3, h, w), 'text': (B, D, text_dim)} with D = decode_trs (the window's last TRs).
+    A sequence batch (one with 'scored', see `SequenceDataset`) goes to `forward_sequence`."""
+    if 'scored' in batch: return self.forward_sequence(batch)
     check_batch(batch, self.cfg)
     z = self.encode(batch)
     out = {'fmri': self.predict_fmri(z, batch.get('subject')), 'latent': z}
     out.update(self.decode(z[:, -self.cfg.decode_trs:]))
+    return out
+
+# %% ../nbs/08_models.ipynb #79ea204d
+def check_sequence_batch(batch:dict, # a sequence batch (see `giblet.data.SequenceDataset`)
+                         cfg:ModelConfig, # the model it is for
+                        ) -> tuple[int, int]: # (B, L): batch size and target TRs per sequence
+    "Validate a sequence batch: the stimulus of L + W - 1 TRs (as `check_batch`), 'scored' (B, L) bool, and fmri (B, L, S, n_voxels) / subject (B, S) when present."
+    sc = batch['scored']
+    if sc.dtype != torch.bool or sc.ndim != 2: raise BatchError(f"batch['scored'] must be bool (B, L): one flag per target TR, got {sc.dtype} {tuple(sc.shape)}.")
+    (B, L), W = sc.shape, cfg.window_trs
+    stim = {k: v for k, v in batch.items() if k not in ('fmri', 'subject', 'scored', 'tr')}
+    check_batch(stim, cfg, n_trs=L + W - 1)
+    if batch['audio'].shape[0] != B: raise BatchError(f"batch['scored'] has {B} sequences but the stimulus {batch['audio'].shape[0]}.")
+    s = batch.get('subject')
+    if s is not None:
+        if s.dtype != torch.long or s.ndim != 2 or s.shape[0] != B: raise BatchError(f"batch['subject'] must be int64 (B, S) = ({B}, S), got {s.dtype} {tuple(s.shape)}.")
+        if int(s.min()) < -1 or int(s.max()) >= cfg.n_subjects:
+            raise BatchError(f"batch['subject'] holds indices in [{int(s.min())}, {int(s.max())}] but the model knows {cfg.n_subjects} subjects; "
+                             "set ModelConfig(n_subjects=...) to the data's subject count.")
+    y = batch.get('fmri')
+    if y is not None:
+        S = s.shape[1] if s is not None else y.shape[2] if y.ndim == 4 else None
+        if y.ndim != 4 or tuple(y.shape) != (B, L, S, cfg.n_voxels):
+            raise BatchError(f"batch['fmri'] has shape {tuple(y.shape)}, expected (B, L, S, n_voxels) = {(B, L, S, cfg.n_voxels)}; "
+                             'build the model with ModelConfig(n_voxels=fmri.shape[-1]) and give one subject index per fMRI column.')
+    return B, L
+
+# %% ../nbs/08_models.ipynb #7e678bea
+@patch
+def forward_sequence(self:MultimodalAutoencoder, batch:dict, # a sequence batch (see `check_sequence_batch`)
+                    ) -> dict:
+    """Sequence batch (stimulus of L + W - 1 TRs) -> {'fmri': (B, L, S, n_voxels), 'latent': (B, L, W, bottleneck_dim),
+    and the reconstructions of the last D = decode_trs TRs of each window, each (B, L, D, ...)}; window p ends at TR p + W - 1."""
+    cfg = self.cfg
+    B, L = check_sequence_batch(batch, cfg)
+    W, D = cfg.window_trs, cfg.decode_trs
+    tok = self.tokens(batch)                                                  # (B, L + W - 1, d): each TR once
+    win = tok.unfold(1, W, 1).transpose(2, 3).reshape(B * L, W, -1)           # the L windows (B * L, W, d)
+    z = self.bottleneck(self.fusion(win))                                     # (B * L, W, bottleneck)
+    y = self.voxel_head(self.fmri_lag(z.flatten(1))).view(B, L, 1, -1)        # shared head, once per window
+    subject = batch.get('subject')
+    if subject is None: subject = torch.full((B, 1), -1, dtype=torch.long, device=y.device)
+    out = {'fmri': self.adapt(y, subject[:, None]), 'latent': z.view(B, L, W, -1)}
+    out.update({k: v.view(B, L, *v.shape[1:]) for k, v in self.decode(z[:, -D:]).items()})
     return out
 
 # %% ../nbs/08_models.ipynb #492c5a12
