@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from .models import ModelConfig, BatchError
 
 # %% auto #0
-__all__ = ['fmri_loss', 'code_cross_entropy', 'code_regression_loss', 'normalised_mse', 'text_cosine_loss', 'compute_losses',
-           'MultimodalLoss']
+__all__ = ['fmri_loss', 'code_cross_entropy', 'code_regression_loss', 'normalised_mse', 'text_cosine_loss', 'sequence_to_windows',
+           'compute_losses', 'MultimodalLoss']
 
 # %% ../nbs/09_losses.ipynb #42a33fc2
 def _distributed() -> bool: return torch.distributed.is_available() and torch.distributed.is_initialized()
@@ -110,14 +110,30 @@ def text_cosine_loss(pred:torch.Tensor, # predicted embeddings (..., d)
     cos = F.cosine_similarity(pred.float(), target.float(), dim=-1, eps=1e-8)
     return _masked_mean(1 - cos, has_text)
 
+# %% ../nbs/09_losses.ipynb #6d7bcd54
+def sequence_to_windows(outputs:dict, # `forward_sequence`'s outputs: fmri (B, L, S, V), reconstructions (B, L, D, ...)
+                        batch:dict, # the sequence batch: stimulus (B, L + W - 1, ...), fmri (B, L, S, V), scored (B, L)
+                        window_trs:int, # W
+                       ) -> tuple[dict, dict]: # (outputs, batch) in window format: fmri (N*S, V), reconstructions and their targets (N, D, ...), N = scored positions
+    "Sequence outputs and batch -> the window-format outputs and batch of their scored windows x subjects."
+    sc, W = batch['scored'], window_trs
+    D = outputs['video'].shape[2]
+    last = lambda x: x[:, W - D:].unfold(1, D, 1).movedim(-1, 2)[sc]         # (B, T, ...) -> the last D TRs of each scored window (N, D, ...)
+    out = {k: (v[sc].flatten(0, 1) if k == 'fmri' else v[sc]) for k, v in outputs.items() if k != 'latent'}
+    win = {k: last(batch[k]) for k in ('audio', 'audio_mask', 'video', 'text', 'has_text') if k in batch}
+    win['fmri'] = batch['fmri'][sc].flatten(0, 1)
+    return out, win
+
 # %% ../nbs/09_losses.ipynb #3038465b
 def compute_losses(outputs:dict, # the model's outputs (see MultimodalAutoencoder.forward)
                    batch:dict, # the batch the outputs came from, with 'fmri' targets
                    cfg:ModelConfig, # weights and loss kinds
                    voxel_weights:torch.Tensor|None=None, # (n_voxels,) weights of the fMRI term's voxels (see `fmri_loss`)
                   ) -> dict:
-    "Named scalar losses {'fmri', 'audio', 'video', 'text'} (each ~1 for a trivial predictor) and their weighted sum 'total'."
+    """Named scalar losses {'fmri', 'audio', 'video', 'text'} (each ~1 for a trivial predictor) and their weighted sum 'total'.
+    A sequence batch is scored as its windows x subjects (`sequence_to_windows`): the same losses as that window batch."""
     if batch.get('fmri') is None: raise BatchError("batch has no 'fmri' targets; training batches need the response at the window's last TR.")
+    if 'scored' in batch: outputs, batch = sequence_to_windows(outputs, batch, cfg.window_trs)
     D = outputs['video'].shape[1]
     if D > batch['video'].shape[1]: raise BatchError(f"outputs decode {D} TRs but the batch window holds {batch['video'].shape[1]}.")
     last = lambda x: x[:, -D:]

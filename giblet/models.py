@@ -5,6 +5,7 @@
 # %% ../nbs/08_models.ipynb #3fcb94fa
 from __future__ import annotations
 import math
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal, Optional
 import numpy as np
@@ -19,8 +20,8 @@ from .audio import n_codebooks_for   # the one codebook-count rule
 # %% auto #0
 __all__ = ['VOXEL_HEAD', 'ModelConfig', 'CodeEmbedding', 'AudioEncoder', 'VideoEncoder', 'TextEncoder', 'CausalConvFusion',
            'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder', 'example_batch', 'BatchError', 'check_batch',
-           'MultimodalAutoencoder', 'voxel_head_memory', 'check_sequence_batch', 'parameter_table', 'logits_to_codes',
-           'predictions_to_codes', 'outputs_to_features']
+           'MultimodalAutoencoder', 'voxel_head_memory', 'check_sequence_batch', 'example_sequence_batch',
+           'parameter_table', 'logits_to_codes', 'predictions_to_codes', 'outputs_to_features']
 
 # %% ../nbs/08_models.ipynb #443f9a4b
 @dataclass
@@ -540,6 +541,21 @@ def forward_sequence(self:MultimodalAutoencoder, batch:dict, # a sequence batch 
     out = {'fmri': self.adapt(y, subject[:, None]), 'latent': z.view(B, L, W, -1)}
     out.update({k: v.view(B, L, *v.shape[1:]) for k, v in self.decode(z[:, -D:]).items()})
     return out
+
+# %% ../nbs/08_models.ipynb #37a99615
+def example_sequence_batch(cfg:ModelConfig, # the model the batch is for
+                           sequence_trs:int=5, # L: target TRs per sequence
+                           n_subjects:int=3, # S: fMRI columns (subject indices 0..S-1, wrapped at cfg.n_subjects)
+                           batch_size:int=2, # B
+                           seed:int=0, # seeds every value
+                          ) -> dict: # the stimulus of L + W - 1 TRs (as `example_batch`), fmri (B, L, S, n_voxels), subject (B, S), scored (B, L)
+    "A seeded sequence batch in the `forward_sequence` contract (for shape and equivalence tests; not data)."
+    L, S, B = sequence_trs, n_subjects, batch_size
+    b = example_batch(dataclasses.replace(cfg, window_trs=L + cfg.window_trs - 1, decode_trs=1), B, seed)
+    if cfg.n_voxels: b['fmri'] = torch.randn(B, L, S, cfg.n_voxels, generator=torch.Generator().manual_seed(seed))
+    b['subject'] = torch.arange(S).repeat(B, 1) % cfg.n_subjects
+    b['scored'] = torch.ones(B, L, dtype=torch.bool)
+    return b
 
 # %% ../nbs/08_models.ipynb #492c5a12
 VOXEL_HEAD = ('voxel_head', 'subject_gain', 'subject_bias')
