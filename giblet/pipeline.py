@@ -4,10 +4,10 @@
 
 # %% ../nbs/12_pipeline.ipynb #c49c9b28
 from __future__ import annotations
-import dataclasses, json, os, shutil, time, warnings
+import dataclasses, json, math, os, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from .core import MOVIE_FILE, atomic_replace_dir, clean_leftovers, timed_logger,
 from .config import ConfigError, config_from_dict, config_to_dict, load_config, save_config
 from .audio import AudioConfig, UntrainedCodecWarning, load_audio, write_wav
 from .video import VideoConfig, frames_to_grid
-from .data import DataConfig, SplitConfig, PreparedData, MultimodalDataset, make_splits, prepare_dataset, load_prepared
+from .data import DataConfig, SplitConfig, PreparedData, MultimodalDataset, SequenceDataset, make_splits, prepare_dataset, load_prepared
 from .models import ModelConfig, MultimodalAutoencoder, parameter_table, outputs_to_features
 from .losses import MultimodalLoss
 from .training import TrainConfig, Trainer, CheckpointError, load_checkpoint, init_distributed
@@ -25,8 +25,8 @@ from . import evaluation as ev
 
 # %% auto #0
 __all__ = ['METRICS_DOCS', 'GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume',
-           'training_voxels', 'train_model', 'load_model', 'resolve_checkpoint', 'checkpoint_config', 'predict',
-           'stimulus_latents', 'stimulus_features', 'planted_voxels', 'planted_groups', 'true_drivers',
+           'training_voxels', 'training_sets', 'train_model', 'load_model', 'resolve_checkpoint', 'checkpoint_config',
+           'predict', 'stimulus_latents', 'stimulus_features', 'planted_voxels', 'planted_groups', 'true_drivers',
            'subject_average', 'fit_ridge', 'latent_readout', 'baseline_ladder', 'Scores', 'score_model', 'write_arrays',
            'plot_report', 'report_markdown', 'write_report', 'undocumented_metrics', 'evaluate_model', 'run_evaluate',
            'run_train', 'run_demo']
@@ -40,6 +40,7 @@ class GibletConfig:
     train: TrainConfig = field(default_factory=TrainConfig) # optimisation
     evaluation: ev.EvaluationConfig = field(default_factory=ev.EvaluationConfig) # chance test, ridge baseline, ceiling
     target: Literal['subject', 'average'] = 'subject' # train on each subject's response, or on the subject average
+    sequence_trs: Optional[int] = 16 # train on contiguous runs of this many target TRs, each stimulus TR encoded once for every subject (`giblet.data.SequenceDataset`; `train.batch_size` still counts windows and must be a multiple); None: independent windows (`MultimodalDataset`)
     fmri_voxels: Literal['reliable', 'all'] = 'reliable' # fMRI loss and model selection: reliability-weighted voxels selected on the train block (`training_voxels`), or every voxel equally with selection on the validation loss
 
 # %% ../nbs/12_pipeline.ipynb #8b10f8f2
@@ -122,6 +123,24 @@ def training_voxels(data:PreparedData, # the prepared dataset (at least 2 subjec
     w *= rv['n_selected'] / w.sum()
     return {'selected': rv['selected'], 'weights': w, 'n_selected': rv['n_selected'], 'method': rv['method'] + ', weighted by ISC'}
 
+# %% ../nbs/12_pipeline.ipynb #058654be
+def training_sets(data:PreparedData, # prepared dataset
+                  cfg:GibletConfig, # the experiment (target, sequence_trs, train.batch_size)
+                  window_trs:int, # W of the model
+                 ) -> tuple: # (train set, val set or None, dataset items per global step)
+    """The train and val sets of an experiment: sequences of `cfg.sequence_trs` target TRs (a step holds
+    `batch_size // sequence_trs` of them, so a step still scores `batch_size` windows), or independent windows."""
+    L, bs, has_val = cfg.sequence_trs, cfg.train.batch_size, len(data.splits['val']) > 0
+    if L is None:
+        return (MultimodalDataset(data, 'train', window_trs, cfg.target),
+                MultimodalDataset(data, 'val', window_trs, cfg.target) if has_val else None, bs)
+    if L < 1 or bs % L:
+        raise ConfigError(f'train.batch_size={bs} must be a multiple of sequence_trs={L}: a step holds batch_size // sequence_trs sequences '
+                          f'of sequence_trs windows. Use e.g. sequence_trs={math.gcd(bs, 16)} or batch_size={L * max(1, round(bs / L))}, or sequence_trs=None for independent windows.')
+    return (SequenceDataset(data, 'train', window_trs, L, cfg.target),
+            SequenceDataset(data, 'val', window_trs, L, cfg.target) if has_val else None,
+            bs // L)
+
 # %% ../nbs/12_pipeline.ipynb #c00207fc
 def _run_meta(cfg:GibletConfig, data:PreparedData) -> dict:
     "What every checkpoint records about its run: the whole experiment, the data it was trained on, giblet's version."
@@ -141,14 +160,13 @@ def train_model(data:PreparedData, # prepared dataset
     if resume: check_resume(out_dir, full)   # before anything is written: a refused resume leaves the run as it was
     tv = training_voxels(data, cfg.evaluation) if cfg.fmri_voxels == 'reliable' else None
     if rank == 0 and cfg.train.progress and tv is not None: print(f"fMRI loss and model selection on {tv['n_selected']} voxels: {tv['method']}")
-    train_ds = MultimodalDataset(data, 'train', mcfg.window_trs, cfg.target)
-    val_ds = MultimodalDataset(data, 'val', mcfg.window_trs, cfg.target) if len(data.splits['val']) else None
+    train_ds, val_ds, items = training_sets(data, cfg, mcfg.window_trs)
     torch.manual_seed(cfg.train.seed)
     model = MultimodalAutoencoder(mcfg)
     if rank == 0 and cfg.train.progress: parameter_table(model)
     trainer = Trainer(model, MultimodalLoss(mcfg, None if tv is None else tv['weights']), train_ds, val_ds, cfg.train,
                       checkpoint_dir=out_dir/'checkpoints', model_config=config_to_dict(mcfg), meta=_run_meta(full, data),
-                      score_voxels=None if tv is None else tv['selected'])
+                      score_voxels=None if tv is None else tv['selected'], items_per_batch=items)
     if rank == 0:
         writable_dir(out_dir, 'run folder'); clean_leftovers(out_dir)
         save_config(full, out_dir/'config.yaml')
@@ -199,24 +217,21 @@ def predict(model:MultimodalAutoencoder, # trained model (eval mode)
             data:PreparedData, # the prepared dataset
             split:str='test', # 'train', 'val' or 'test'
             subjects=None, # subject numbers (default: all)
-            batch_size:int=32, # windows per forward pass
+            batch_size:int=32, # target TRs per forward pass (each encoded once for every subject)
            ) -> dict:
     "Model outputs on every TR of `split` for each subject: 'fmri' (n_subjects, n_trs, n_voxels), reconstructions per TR, 'trs', 'subjects'."
     cfg = model.cfg
     subjects = list(data.subjects) if subjects is None else list(subjects)
-    preds, recon, trs = [], None, None
-    for n in subjects:
-        ds = MultimodalDataset(data, split, cfg.window_trs, 'subject', subjects=[n])
-        outs = []
-        for i in range(0, len(ds), batch_size):
-            items = [ds[j] for j in range(i, min(i + batch_size, len(ds)))]
-            batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
-            outs.append(outputs_to_features(model(batch), cfg))
-        preds.append(np.concatenate([o['fmri'] for o in outs]))
-        if recon is None:
-            recon = {k: np.concatenate([o[k] for o in outs]) for k in outs[0] if k != 'fmri'}
-            trs = ds.trs.copy()
-    return {'fmri': np.stack(preds), 'trs': trs, 'subjects': subjects, **recon}
+    ds = SequenceDataset(data, split, cfg.window_trs, batch_size, 'subject', subjects=subjects)   # each TR encoded once for all subjects
+    preds, outs = [], []
+    for item in ds:
+        batch = {k: v[None] for k, v in item.items() if k != 'fmri'}
+        out, sc = model(batch), batch['scored']
+        fm = out['fmri'][sc]                                                          # (n, S, n_voxels)
+        preds.append(fm.float().cpu().numpy())
+        outs.append(outputs_to_features({**{k: v[sc] for k, v in out.items() if k not in ('fmri', 'latent')}, 'fmri': fm[:, 0]}, cfg))
+    recon = {k: np.concatenate([o[k] for o in outs]) for k in outs[0] if k != 'fmri'}
+    return {'fmri': np.concatenate(preds).transpose(1, 0, 2), 'trs': ds.windows.trs.copy(), 'subjects': subjects, **recon}
 
 # %% ../nbs/12_pipeline.ipynb #1352b2d8
 @torch.no_grad()

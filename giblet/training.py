@@ -225,13 +225,16 @@ class Trainer:
                  meta:dict|None=None, # JSON values about the run (the pipeline: the whole experiment config), stored in every checkpoint as state['meta']
                  score_voxels=None, # (n_voxels,) bool: select the checkpoint and stop early on the validation r over these voxels (higher is better) instead of the total loss
                  score_key:str='fmri', # the output and batch key that `score_voxels` index (the model's fMRI prediction and its target)
+                 items_per_batch:int|None=None, # dataset items per global step (default `config.batch_size`; the pipeline's sequences: batch_size // sequence_trs)
                 ):
         self.cfg = config or TrainConfig()
+        self.batch_items = self.cfg.batch_size if items_per_batch is None else int(items_per_batch)
         self.rank, self.world, self.device = init_distributed(self.cfg.device)
-        if self.cfg.batch_size % self.world:
-            raise TrainingError(f'batch_size {self.cfg.batch_size} must be divisible by the number of processes ({self.world}).')
-        if len(train_data) < self.cfg.batch_size:
-            raise TrainingError(f'the training set has {len(train_data)} samples, fewer than one batch ({self.cfg.batch_size}); lower batch_size.')
+        if self.batch_items < 1 or self.batch_items % self.world:
+            raise TrainingError(f'a global batch of {self.batch_items} items must be a positive multiple of the number of processes ({self.world}); '
+                                'change batch_size (or, training on sequences, sequence_trs).')
+        if len(train_data) < self.batch_items:
+            raise TrainingError(f'the training set has {len(train_data)} items, fewer than one batch ({self.batch_items}); lower batch_size.')
         self.train_data, self.val_data, self.loss_fn, self.on_step = train_data, val_data, loss_fn, on_step
         self.model_config, self.meta = model_config, _json_meta(meta)
         self.score_voxels = None if score_voxels is None else torch.as_tensor(np.asarray(score_voxels, bool))
@@ -250,7 +253,7 @@ class Trainer:
         no_decay = [p for n, p in self.model.named_parameters() if p.requires_grad and p.ndim < 2]
         self.opt = torch.optim.AdamW([{'params': decay, 'weight_decay': self.cfg.weight_decay},
                                       {'params': no_decay, 'weight_decay': 0.0}], lr=self.cfg.lr)
-        self.steps_per_epoch = len(train_data) // self.cfg.batch_size
+        self.steps_per_epoch = len(train_data) // self.batch_items
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: self.lr_at(step))
         self.epoch, self.best_val, self.bad_epochs, self.history = 0, math.inf, 0, []
         self._resume_note = None   # {'resumed_at_epoch', 'changed'} until the next epoch's history record takes it
@@ -277,7 +280,7 @@ def _loader(self:Trainer, data:Dataset, epoch:int, shuffle:bool) -> DataLoader:
     sampler = DistributedSampler(data, num_replicas=self.world, rank=self.rank, shuffle=shuffle,
                                  seed=self.cfg.seed, drop_last=shuffle)
     sampler.set_epoch(epoch)
-    return DataLoader(data, batch_size=self.cfg.batch_size // self.world, sampler=sampler,
+    return DataLoader(data, batch_size=self.batch_items // self.world, sampler=sampler,
                       drop_last=shuffle, num_workers=self.cfg.num_workers)
 
 @patch
@@ -300,11 +303,12 @@ def evaluate(self:Trainer, data:Dataset|None=None, # samples to score (default: 
         batch = _to_device(batch, self.device)
         with self._autocast():
             out = self.model(batch); losses = self.loss_fn(out, batch)
-        bs = next(v for v in batch.values() if torch.is_tensor(v)).shape[0]
+        bs = int(batch['scored'].sum()) if 'scored' in batch else next(v for v in batch.values() if torch.is_tensor(v)).shape[0]
         for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + float(v.detach()) * bs
         n += bs
         if sel is not None:   # sums of p, t, p², t², pt per voxel: r over every sample, exact under DDP
             p, t = out[self.score_key].detach().double()[..., sel], batch[self.score_key].double()[..., sel]
+            if 'scored' in batch: p, t = p[batch['scored']], t[batch['scored']]   # sequence batches: padding counts nowhere
             p, t = p.reshape(-1, p.shape[-1]), t.reshape(-1, t.shape[-1])
             m = torch.stack([p.sum(0), t.sum(0), (p * p).sum(0), (t * t).sum(0), (p * t).sum(0), torch.full_like(p[0], len(p))])
             moments = m if moments is None else moments + m
