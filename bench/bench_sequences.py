@@ -18,6 +18,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--targets', nargs='+', default=['subject', 'average'], choices=['average', 'subject'])
+    ap.add_argument('--lengths', type=int, nargs='+', default=[16], help='sequence_trs values compared with windows')
+    ap.add_argument('--no-windows', action='store_true', help='skip the window runs (already measured)')
     ap.add_argument('--out', default=str(RESULTS/'sequences.json'))
     args = ap.parse_args()
     import torch
@@ -36,7 +38,7 @@ def main():
             data = prepare_dataset(tmp/'data', config=cfg0.data, verbose=False)
         for target in args.targets:
             for seed in args.seeds:
-                for L in (None, 16):
+                for L in ([] if args.no_windows else [None]) + args.lengths:
                     cfg = dataclasses.replace(demo_config(), target=target, sequence_trs=L)
                     cfg.train = dataclasses.replace(cfg.train, seed=seed, progress=False)
                     t0 = time.perf_counter()
@@ -54,8 +56,10 @@ def main():
             e = [r['epoch_s'] for r in runs if r['target'] == target and r['mode'] == mode]
             summary[f'{target}.{mode}'] = dict(val_r_mean=round(float(np.mean(v)), 4), val_r_sd=round(float(np.std(v, ddof=1)), 4) if len(v) > 1 else None,
                                                epoch_s_mean=round(float(np.mean(e)), 2), n_seeds=len(v))
-        w, s = summary[f'{target}.windows'], summary[f'{target}.sequences_16']
-        summary[f'{target}.difference'] = dict(val_r=round(s['val_r_mean'] - w['val_r_mean'], 4), epoch_time_ratio=round(s['epoch_s_mean'] / w['epoch_s_mean'], 3))
+        w = summary.get(f'{target}.windows')
+        for L in args.lengths:
+            s = summary[f'{target}.sequences_{L}']
+            if w: summary[f'{target}.sequences_{L}_minus_windows'] = dict(val_r=round(s['val_r_mean'] - w['val_r_mean'], 4), epoch_time_ratio=round(s['epoch_s_mean'] / w['epoch_s_mean'], 3))
     write_result(args.out, dict(what=__doc__.splitlines()[0], data='demo mini-Sherlock: 300 TRs x 3 subjects, seed 0; demo_config() model and schedule',
                                 score='best validation r (mean over the train-block reliable voxels, the checkpoint criterion)',
                                 runs=runs, summary=summary, machine=machine_info()))

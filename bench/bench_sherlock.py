@@ -8,11 +8,10 @@ child's end, is its own), each bounded by a timeout; times in s, memory and disk
   prepare   `prepare_dataset` with the default DataConfig except the UNTRAINED EnCodec codec (offline; codes carry no
             acoustic meaning, which does not change their shape or the cost downstream): time, peak RSS, cache size
   load      `load_prepared` + `MultimodalDataset` + 100 random samples (per-subject and subject-average targets)
-  epoch     one training epoch with the DEFAULT ModelConfig (`model_config_for` the data) and TrainConfig: a full
-            per-subject epoch (~10k windows, ~600 steps) takes hours on 2 CPU cores, so the measured epoch uses
-            target='average' (one sample per TR); then validation and a checkpoint write
-  subject_steps  N optimiser steps with the per-subject target, timed; the per-subject epoch time is EXTRAPOLATED
-            from their median step time (labelled as such)
+  epoch_average, epoch_subject   one full training epoch each (measured, every step), with the DEFAULT
+            GibletConfig (`model_config_for` the data; `training_sets`: windows served to all training subjects at once,
+            `GibletConfig.sequence_trs`) for the subject-average and the per-subject target, then validation and a
+            checkpoint write (`epoch_total_s`)
 The machine's load average (other processes share the 2 cores) is recorded with every figure. Results go to
 bench/results/sherlock.json after every stage (a failed or timed-out stage is recorded as such), with the git commit it
 measured; the generated data and cache (several GB) are deleted at the end.
@@ -70,36 +69,32 @@ def stage_load(work:Path, a) -> dict:
                            sample_gb=gb(sum(v.numel() * v.element_size() for v in s.values()), 6))
     return res
 
-def _model_and_data(work:Path, target:str):
-    from giblet.data import load_prepared, MultimodalDataset
-    from giblet.models import ModelConfig, MultimodalAutoencoder, parameter_table
-    from giblet.pipeline import model_config_for
-    d = load_prepared(work/'cache')
-    mcfg = model_config_for(d, ModelConfig())
-    torch.manual_seed(0)
-    model = MultimodalAutoencoder(mcfg)
-    return d, mcfg, model, parameter_table(model, show=False), MultimodalDataset(d, 'train', mcfg.window_trs, target)
-
-class _Stop(Exception): pass
-
-def stage_epoch(work:Path, a) -> dict:
+def _epoch(work:Path, target:str) -> dict:
+    "One full training epoch (train + validation + checkpoint) with the DEFAULT GibletConfig for `target`, measured."
     import numpy as np
-    from giblet.data import MultimodalDataset
+    from giblet.data import load_prepared
     from giblet.losses import MultimodalLoss
+    from giblet.models import MultimodalAutoencoder, parameter_table
+    from giblet.pipeline import GibletConfig, model_config_for, training_sets
     from giblet.training import Trainer, TrainConfig, save_checkpoint
     from giblet.config import config_to_dict
-    d, mcfg, model, params, train_ds = _model_and_data(work, 'average')
-    val_ds = MultimodalDataset(d, 'val', mcfg.window_trs, 'average')
-    tcfg = TrainConfig(epochs=1, progress=False)
+    d = load_prepared(work/'cache')
+    cfg = GibletConfig(target=target, train=TrainConfig(epochs=1, progress=False))
+    mcfg = model_config_for(d, cfg.model)
+    torch.manual_seed(0); model = MultimodalAutoencoder(mcfg); params = parameter_table(model, show=False)
+    train_ds, val_ds, items = training_sets(d, cfg, mcfg.window_trs)
     times = []
-    tr = Trainer(model, MultimodalLoss(mcfg), train_ds, val_ds, tcfg, checkpoint_dir=work/'ckpt', model_config=config_to_dict(mcfg),
-                 on_step=lambda t, e, s: times.append(time.perf_counter()))
+    tr = Trainer(model, MultimodalLoss(mcfg), train_ds, val_ds, cfg.train, checkpoint_dir=work/'ckpt', model_config=config_to_dict(mcfg),
+                 on_step=lambda t, e, s: times.append(time.perf_counter()), items_per_batch=items)
     l0 = load_avg(); t0 = time.perf_counter(); train = tr.train_epoch(); t_train = time.perf_counter() - t0; l1 = load_avg()
     t0 = time.perf_counter(); val = tr.evaluate(); t_val = time.perf_counter() - t0
     (work/'ckpt').mkdir(exist_ok=True)
     t0 = time.perf_counter(); save_checkpoint(tr.state_dict(), work/'ckpt'/'last.pt'); t_save = time.perf_counter() - t0
     steps = np.diff(times)   # inter-step times (data loading included), the first step excluded
-    return dict(target='average', n_train_samples=len(train_ds), n_val_samples=len(val_ds), batch_size=tcfg.batch_size,
+    n_windows = sum(int(it['scored'].sum()) for it in train_ds) if cfg.sequence_trs else len(train_ds)
+    n_subj = len(d.training_subjects()) if target == 'subject' else 1
+    return dict(target=target, sequence_trs=cfg.sequence_trs, items_per_step=items, windows_per_step=cfg.train.batch_size,
+                fmri_samples_per_step=cfg.train.batch_size * n_subj, n_train_windows=n_windows, n_train_fmri_samples=n_windows * n_subj,
                 steps=tr.steps_per_epoch, train_epoch_s=round(t_train, 1), validation_s=round(t_val, 1),
                 checkpoint_write_s=round(t_save, 2), epoch_total_s=round(t_train + t_val + t_save, 1),
                 median_step_s=round(float(np.median(steps)), 2) if len(steps) else None,
@@ -108,35 +103,15 @@ def stage_epoch(work:Path, a) -> dict:
                 parameters=params, parameters_total=params['total'], parameters_excluding_voxel_head=params['total excluding voxel head'],
                 checkpoint_gb=disk_gb(work/'ckpt'/'last.pt'),
                 checkpoint_note='last.pt as the Trainer writes it: weights + AdamW moments + scheduler/RNG state',
-                weights_only_gb_fp32=gb(4 * params['total']),
-                model_config=config_to_dict(mcfg))
+                weights_only_gb_fp32=gb(4 * params['total']), model_config=config_to_dict(mcfg),
+                note='measured, not extrapolated: every step of one epoch, then validation on the val block and a checkpoint write; '
+                     'fMRI loss on all voxels with equal weights (the reliable-voxel weights cost the same per step)')
 
-def stage_subject_steps(work:Path, a) -> dict:
-    import numpy as np
-    from giblet.losses import MultimodalLoss
-    from giblet.training import Trainer, TrainConfig
-    d, mcfg, model, params, train_ds = _model_and_data(work, 'subject')
-    tcfg = TrainConfig(epochs=1, progress=False)
-    times = []
-    def on_step(t, e, s):
-        times.append(time.perf_counter())
-        if len(times) >= a.per_subject_steps + 1: raise _Stop
-    tr = Trainer(model, MultimodalLoss(mcfg), train_ds, None, tcfg, on_step=on_step)
-    l0 = load_avg(); t0 = time.perf_counter(); times.append(t0)
-    try: tr.train_epoch()
-    except _Stop: pass
-    steps = np.diff(times)        # step i: from the end of step i-1 (or the start) to the end of step i, data loading included
-    med = float(np.median(steps[1:]))   # the first step includes the loader's start-up
-    return dict(target='subject', n_train_samples=len(train_ds), batch_size=tcfg.batch_size, steps_per_epoch=tr.steps_per_epoch,
-                timed_steps=len(steps), step_seconds=[round(float(x), 2) for x in steps], median_step_s=round(med, 2),
-                mean_step_s=round(float(steps.mean()), 2), timed_total_s=round(float(steps.sum()), 1),
-                EXTRAPOLATED_epoch_s=round(med * tr.steps_per_epoch, 0), EXTRAPOLATED_epoch_h=round(med * tr.steps_per_epoch / 3600, 2),
-                EXTRAPOLATED_epoch_s_from_mean_step=round(float(steps[1:].mean()) * tr.steps_per_epoch, 0),
-                extrapolation='EXTRAPOLATED, not measured: median step time (steps 2..N) x steps_per_epoch; excludes validation and checkpoint',
-                load_avg_start=l0, load_avg_end=load_avg())
+def stage_epoch_average(work:Path, a) -> dict: return _epoch(work, 'average')
+def stage_epoch_subject(work:Path, a) -> dict: return _epoch(work, 'subject')
 
 STAGES = {'generate': (stage_generate, 1200), 'prepare': (stage_prepare, 1800), 'load': (stage_load, 600),
-          'epoch': (stage_epoch, 1800), 'subject_steps': (stage_subject_steps, 900)}
+          'epoch_average': (stage_epoch_average, 1800), 'epoch_subject': (stage_epoch_subject, 1800)}
 
 def measure(stage:str, work:str, a) -> dict:
     "Run one stage inside its child (`run_stage`), sampling the peak of the anonymous memory beside VmHWM."
@@ -155,7 +130,6 @@ def measure(stage:str, work:str, a) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--workdir', default=None, help='parent of the temporary folder (default: the system temporary folder)')
-    ap.add_argument('--per-subject-steps', type=int, default=20)
     ap.add_argument('--smoke-n-trs', type=int, default=None, help='(testing this script) generate fewer TRs ...')
     ap.add_argument('--smoke-n-subjects', type=int, default=None, help='(testing this script) ... and subjects')
     ap.add_argument('--stages', default=','.join(STAGES))
@@ -200,7 +174,7 @@ def main():
     write_result(out, results)
     s = results['stages']
     print('\nsummary:', json.dumps({k: {m: v.get(m) for m in ('wall_s', 'peak_rss_gb', 'disk_gb', 'cache_gb', 'train_epoch_s', 'steps',
-                                                             'checkpoint_gb', 'parameters_total', 'EXTRAPOLATED_epoch_h', 'status') if m in v}
+                                                             'epoch_total_s', 'checkpoint_gb', 'parameters_total', 'status') if m in v}
                                     for k, v in s.items()}, indent=1))
 
 if __name__ == '__main__': main()

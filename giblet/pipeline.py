@@ -40,7 +40,7 @@ class GibletConfig:
     train: TrainConfig = field(default_factory=TrainConfig) # optimisation
     evaluation: ev.EvaluationConfig = field(default_factory=ev.EvaluationConfig) # chance test, ridge baseline, ceiling
     target: Literal['subject', 'average'] = 'subject' # train on each subject's response, or on the subject average
-    sequence_trs: Optional[int] = 16 # train on contiguous runs of this many target TRs, each stimulus TR encoded once for every subject (`giblet.data.SequenceDataset`; `train.batch_size` still counts windows and must be a multiple); None: independent windows (`MultimodalDataset`)
+    sequence_trs: Optional[int] = 1 # items of `giblet.data.SequenceDataset`: runs of this many target TRs, each encoded once and scored for every training subject (`train.batch_size` counts windows and must be a multiple); 1 (default) keeps the windows of a step independent (longer runs encode less but trained worse on the demo: bench/results/sequences.json); None: one sample per (window, subject) (`MultimodalDataset`)
     fmri_voxels: Literal['reliable', 'all'] = 'reliable' # fMRI loss and model selection: reliability-weighted voxels selected on the train block (`training_voxels`), or every voxel equally with selection on the validation loss
 
 # %% ../nbs/12_pipeline.ipynb #8b10f8f2
