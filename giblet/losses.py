@@ -28,12 +28,16 @@ def _masked_mean(x:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
     """Mean of `x` over entries where `mask` (broadcastable to x) is True; 0 (still in the graph) when none is.
     Under DDP the count is that of the whole global batch (times the number of processes, since DDP averages their
     gradients), so N processes give exactly the gradient of one process with the global batch."""
-    m = mask.expand_as(x).to(x.dtype)
     scale = torch.distributed.get_world_size() if _distributed() else 1
+    if mask.ndim == 0: return scale * x.sum() * mask / _all_sum(_numel(x)).clamp_min(1)   # every entry: no mask materialised
+    m = mask.expand_as(x).to(x.dtype)
     return scale * (x * m).sum() / _all_sum(m.sum()).clamp_min(1)
+
+def _numel(x:torch.Tensor) -> torch.Tensor: return torch.tensor(float(x.numel()), dtype=x.dtype, device=x.device)
 
 def _global_mean(x:torch.Tensor, mask:torch.Tensor) -> torch.Tensor:
     "Detached mean of `x` over masked entries of the whole (global) batch: the normalisers of the losses."
+    if mask.ndim == 0: return _all_sum(x.detach().sum() * mask) / _all_sum(_numel(x)).clamp_min(1)
     m = mask.expand_as(x).to(x.dtype)
     return _all_sum((x.detach() * m).sum()) / _all_sum(m.sum()).clamp_min(1)
 
@@ -51,7 +55,7 @@ def fmri_loss(pred:torch.Tensor, # predicted response (B, n_voxels)
         w = voxel_weights.to(pred.device, torch.float32)
         if w.shape != pred.shape[-1:]: raise BatchError(f'voxel_weights has shape {tuple(w.shape)}; expected ({pred.shape[-1]},), one weight per voxel.')
     if kind == 'mse':
-        every = torch.ones_like(target, dtype=torch.bool)
+        every = torch.ones((), dtype=torch.bool, device=target.device)   # a 0-d mask: every entry counts
         err, energy = (pred - target).square(), target.square()
         if w is not None: err, energy = err * w, energy * w
         return _masked_mean(err, every) / _global_mean(energy, every).clamp_min(1e-8)
@@ -118,10 +122,11 @@ def sequence_to_windows(outputs:dict, # `forward_sequence`'s outputs: fmri (B, L
     "Sequence outputs and batch -> the window-format outputs and batch of their scored windows x subjects."
     sc, W = batch['scored'], window_trs
     D = outputs['video'].shape[2]
-    last = lambda x: x[:, W - D:].unfold(1, D, 1).movedim(-1, 2)[sc]         # (B, T, ...) -> the last D TRs of each scored window (N, D, ...)
-    out = {k: (v[sc].flatten(0, 1) if k == 'fmri' else v[sc]) for k, v in outputs.items() if k != 'latent'}
+    pick = (lambda v: v.flatten(0, 1)) if bool(sc.all()) else (lambda v: v[sc])   # no copy when every position is scored
+    last = lambda x: pick(x[:, W - D:].unfold(1, D, 1).movedim(-1, 2))        # (B, T, ...) -> the last D TRs of each scored window (N, D, ...)
+    out = {k: (pick(v).flatten(0, 1) if k == 'fmri' else pick(v)) for k, v in outputs.items() if k != 'latent'}
     win = {k: last(batch[k]) for k in ('audio', 'audio_mask', 'video', 'text', 'has_text') if k in batch}
-    win['fmri'] = batch['fmri'][sc].flatten(0, 1)
+    win['fmri'] = pick(batch['fmri']).flatten(0, 1)
     return out, win
 
 # %% ../nbs/09_losses.ipynb #3038465b

@@ -465,9 +465,9 @@ def adapt(self:MultimodalAutoencoder, y:torch.Tensor, # shared-head output (...,
          ) -> torch.Tensor: # (..., n_voxels)
     "The per-subject voxel adapter: y * (1 + gain[subject]) + bias[subject], the subjects' mean gain and bias for -1."
     if not self.cfg.subject_adapter: return y.expand(*torch.broadcast_shapes(y.shape[:-1], subject.shape), y.shape[-1])
-    avg, s = (subject < 0)[..., None], subject.clamp_min(0)
-    gain = torch.where(avg, self.subject_gain.mean(0), self.subject_gain[s])
-    bias = torch.where(avg, self.subject_bias.mean(0), self.subject_bias[s])
+    idx = torch.where(subject < 0, self.cfg.n_subjects, subject)                       # -1 -> the extra row: the mean
+    gain = torch.cat([self.subject_gain, self.subject_gain.mean(0, keepdim=True)])[idx]
+    bias = torch.cat([self.subject_bias, self.subject_bias.mean(0, keepdim=True)])[idx]
     return y * (1 + gain) + bias
 
 # %% ../nbs/08_models.ipynb #20d7472c
@@ -538,7 +538,8 @@ def forward_sequence(self:MultimodalAutoencoder, batch:dict, # a sequence batch 
     y = self.voxel_head(self.fmri_lag(z.flatten(1))).view(B, L, 1, -1)        # shared head, once per window
     subject = batch.get('subject')
     if subject is None: subject = torch.full((B, 1), -1, dtype=torch.long, device=y.device)
-    out = {'fmri': self.adapt(y, subject[:, None]), 'latent': z.view(B, L, W, -1)}
+    shared = bool((subject == subject[:1]).all())                               # the same subjects in every item (SequenceDataset)
+    out = {'fmri': self.adapt(y, subject[0] if shared else subject[:, None]), 'latent': z.view(B, L, W, -1)}
     out.update({k: v.view(B, L, *v.shape[1:]) for k, v in self.decode(z[:, -D:]).items()})
     return out
 
