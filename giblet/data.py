@@ -424,7 +424,6 @@ class MultimodalDataset(Dataset):
         self.trs = trs[trs >= self.window_trs - 1]
         if len(self.trs) == 0:
             raise ValueError(f'the {split} block has no TR with a full window of {window_trs} TRs before it; use a shorter window.')
-        self.encodec = d.audio.dtype.kind in 'iu'
 
     def __len__(self): return len(self.trs) * (len(self.subject_pos) if self.target == 'subject' else 1)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #c49c9b28
 from __future__ import annotations
-import dataclasses, json, math, os, shutil, time, warnings
+import dataclasses, json, os, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
@@ -136,7 +136,7 @@ def training_sets(data:PreparedData, # prepared dataset
                 MultimodalDataset(data, 'val', window_trs, cfg.target) if has_val else None, bs)
     if L < 1 or bs % L:
         raise ConfigError(f'train.batch_size={bs} must be a multiple of sequence_trs={L}: a step holds batch_size // sequence_trs sequences '
-                          f'of sequence_trs windows. Use e.g. sequence_trs={math.gcd(bs, 16)} or batch_size={L * max(1, round(bs / L))}, or sequence_trs=None for independent windows.')
+                          'of sequence_trs windows. Use sequence_trs=1 (the default), a batch_size that sequence_trs divides, or sequence_trs=None for independent windows.')
     return (SequenceDataset(data, 'train', window_trs, L, cfg.target),
             SequenceDataset(data, 'val', window_trs, L, cfg.target) if has_val else None,
             bs // L)
