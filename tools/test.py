@@ -108,6 +108,10 @@ def _hits(kind, found, advice):
 def output_problems(nb_path) -> list:
     "Every way the outputs of one notebook break the light-output rules, as 'cell N (id ...): problem' strings."
     nb, probs = json.loads(Path(nb_path).read_text()), []
+    import nbformat
+    try: nbformat.validate(nbformat.from_dict(nb), version=4)
+    except nbformat.ValidationError as e:
+        probs.append(f'not a valid nbformat 4 notebook ({e.message}); open and save it in JupyterLab, or drop the stray key with nbformat')
     if 'widgets' in nb.get('metadata', {}):
         probs.append('notebook metadata holds ipywidgets state ("widgets"): clear it and display no widgets')
     for i, c in enumerate(nb.get('cells', [])):
