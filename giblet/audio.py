@@ -136,13 +136,13 @@ def prepare_waveform(waveform, # array `(n_samples,)` or `(n_channels, n_samples
     if x.dtype.kind in 'iu':  # integer PCM -> [-1, 1)
         x = x.astype(np.float32) / float(2 ** (8 * x.dtype.itemsize - 1)) - (1.0 if x.dtype.kind == 'u' else 0.0)
     x = x.astype(np.float32, copy=False)
-    bad = ~np.isfinite(x)
-    if bad.any():
+    if not np.isfinite(x).all():
+        bad = ~np.isfinite(x)
         first = np.argwhere(bad)[0][-1]
         raise AudioInputError(f'{name} has {int(bad.sum())} NaN/inf samples (first at sample {first}, '
                               f'{first / sample_rate:.3f} s): repair or trim the audio before encoding.')
-    if x.ndim == 2: x = x.mean(axis=0)
-    peak = float(np.abs(x).max())
+    if x.ndim == 2: x = x[0] if len(x) == 1 else x.mean(axis=0)
+    peak = max(float(x.max()), -float(x.min()))   # max |x| without a temporary copy of the signal
     if peak <= silence_peak:
         raise AudioInputError(f'{name} is silent (absolute peak {peak:.3g} <= silence_peak={silence_peak:g}): '
                               'there is nothing to encode; check the channel/stream that was read.')
@@ -168,8 +168,10 @@ def _check_decodable(container, path:Path):
                               'cannot decode any stream. The file is corrupt or not media; check it with '
                               f'`ffprobe {path}`, or copy it again.')
 
-def _read_pyav(path:Path):
-    "Decode the first audio stream with PyAV as float planar: (n_channels, n_samples), rate."
+def _read_pyav(path:Path, mono:bool=False):
+    """Decode the first audio stream with PyAV as float planar: (n_channels, n_samples), rate. With `mono`, (1, n_samples):
+    each decoded frame's channels averaged as it arrives (the same arithmetic as averaging the whole array), so a long stereo
+    soundtrack is never held whole. Samples go into one buffer sized from the stream's duration (no list of small frames)."""
     import av
     with av.open(str(path)) as container:
         if not container.streams.audio:
@@ -179,18 +181,29 @@ def _read_pyav(path:Path):
                                   'pass a file with a soundtrack.')
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format='fltp')  # same layout and rate, float planar
-        parts, rate = [], None
+        seconds = float(stream.duration * stream.time_base) if stream.duration else (container.duration or 0) / 1e6
+        buf, n, rate = None, 0, None
+        def add(frames):
+            nonlocal buf, n
+            for f in frames:
+                a = f.to_ndarray().astype(np.float32, copy=False)
+                if mono: a = a.mean(axis=0, keepdims=True)
+                if buf is None: buf = np.empty((a.shape[0], max(int((seconds + 1) * f.sample_rate), a.shape[1])), np.float32)
+                if n + a.shape[1] > buf.shape[1]:   # the duration was short or unknown: grow by half
+                    grown = np.empty((buf.shape[0], max(n + a.shape[1], buf.shape[1] * 3 // 2)), np.float32); grown[:, :n] = buf[:, :n]; buf = grown
+                buf[:, n:n + a.shape[1]] = a; n += a.shape[1]
         for frame in container.decode(stream):
             rate = frame.sample_rate
-            for f in resampler.resample(frame): parts.append(f.to_ndarray())
-        for f in resampler.resample(None): parts.append(f.to_ndarray())
-    if not parts: return np.zeros((1, 0), np.float32), rate or stream.rate or 1
-    return np.concatenate(parts, axis=1).astype(np.float32, copy=False), int(rate)
+            add(resampler.resample(frame))
+        add(resampler.resample(None))
+    if buf is None or n == 0: return np.zeros((1, 0), np.float32), rate or stream.rate or 1
+    return (buf[:, :n] if n > 0.9 * buf.shape[1] else buf[:, :n].copy()), int(rate)
 
 # %% ../nbs/01_audio.ipynb #1f0bbd34
 def read_audio_file(path, # an audio or video file PyAV can open (WAV, FLAC, MP3, M4V, MP4, ...)
+                    mono:bool=False, # average the channels while decoding (a movie's soundtrack is never held in stereo); (1, n_samples)
                    ) -> tuple[np.ndarray, int]: # float32 (n_channels, n_samples) and the native sample rate
-    "Read any common audio/video file's (first) soundtrack at its native rate: float32 `(n_channels, n_samples)`, rate."
+    "Read any common audio/video file's (first) soundtrack at its native rate: float32 `(n_channels, n_samples)` (`(1, n_samples)` with `mono`), rate."
     path = Path(path)
     if not path.exists():
         raise AudioInputError(f'audio file {path} does not exist; check the path (the stimulus is usually '
@@ -199,9 +212,11 @@ def read_audio_file(path, # an audio or video file PyAV can open (WAV, FLAC, MP3
     if path.stat().st_size == 0: raise AudioInputError(f'audio file {path} is empty (0 bytes); copy it again.')
     errors = []
     if path.suffix.lower() in _SOUNDFILE_EXTS:
-        try: return _read_soundfile(path)
+        try:
+            x, rate = _read_soundfile(path)
+            return (x.mean(axis=0, keepdims=True) if mono and len(x) > 1 else x), rate
         except Exception as e: errors.append(f'soundfile: {e}')
-    try: return _read_pyav(path)
+    try: return _read_pyav(path, mono)
     except AudioInputError: raise
     except Exception as e: errors.append(f'PyAV/ffmpeg: {e}')
     raise AudioInputError(f'cannot read {path} as audio ({"; ".join(errors)}). The file is corrupt or not audio; '
@@ -213,8 +228,8 @@ def load_audio(path, # wav, flac, mp3, m4v/mp4 (soundtrack), ... any format soun
                silence_peak:float=1e-5, # peak at or below which the audio counts as silent
               ) -> np.ndarray:
     "Read a file's soundtrack, mix it to mono and resample it: float32 `(n_samples,)` at `sample_rate`."
-    x, rate = read_audio_file(path)
-    return prepare_waveform(x, rate, sample_rate, silence_peak, name=f'audio in {path}')
+    x, rate = read_audio_file(path, mono=True)
+    return prepare_waveform(x[0], rate, sample_rate, silence_peak, name=f'audio in {path}')
 
 # %% ../nbs/01_audio.ipynb #4d0eaa6a
 def _default_cache_root() -> Path:
