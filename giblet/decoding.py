@@ -19,7 +19,8 @@ from .alignment import hrf_kernel, zscore
 # %% auto #0
 __all__ = ['DecodingError', 'hrf_lags', 'DecodingConfig', 'complete_windows', 'brain_windows', 'region_mask', 'apply_region',
            'segment_features', 'similarity_matrix', 'Identification', 'identification', 'plot_identification',
-           'modality_features', 'RidgeDecoding', 'ridge_decoder']
+           'modality_features', 'RidgeDecoding', 'ridge_decoder', 'BrainDecoder', 'brain_decoder_loss',
+           'BrainDecoderFit', 'fit_brain_decoder', 'decode_brain']
 
 # %% ../nbs/12_decoding.ipynb #a5a691d4
 class DecodingError(GibletError, ValueError):
@@ -439,12 +440,16 @@ def _solve_ridge(Xtr, Ytr, Xte, folds, alphas, backend:str, dtype:str, kernel:bo
     finally: set_backend(previous)
 
 # %% ../nbs/12_decoding.ipynb #5042e586
-def _decoding_trs(train_trs, test_trs, n:int, lags:tuple) -> tuple[np.ndarray, np.ndarray]:
-    "Training and test stimulus TRs as int64 arrays, refused when empty, overlapping or without a complete window."
+def _decoding_trs(train_trs, test_trs, n:int, lags:tuple, names:tuple=('train_trs', 'test_trs')) -> tuple[np.ndarray, np.ndarray]:
+    "Training and held-out stimulus TRs as int64 arrays, refused when empty, overlapping or without a complete window; `names` as the caller calls them."
     tr, te = (np.asarray(t, dtype=np.int64).reshape(-1) for t in (train_trs, test_trs))
     if tr.size < 2 or te.size < 1: raise DecodingError(f'{tr.size} training and {te.size} test TRs given; a decoder needs training TRs and TRs to decode')
-    if np.intersect1d(tr, te).size: raise DecodingError('train_trs and test_trs overlap: the test block must be held out from fitting')
-    for name, t in (('train_trs', tr), ('test_trs', te)):
+    if np.intersect1d(tr, te).size: raise DecodingError(f'{names[0]} and {names[1]} overlap: held-out TRs must be kept out of fitting')
+    shared = np.intersect1d((tr[:, None] + np.asarray(lags)).ravel(), (te[:, None] + np.asarray(lags)).ravel())
+    if shared.size:
+        raise DecodingError(f'the fMRI windows of {names[0]} and {names[1]} share {shared.size} fMRI TR(s) (the first is TR {shared[0]}): fitting would '
+                            f'read held-out fMRI; leave at least {max(lags)} TRs between the blocks (the split\'s gaps, the HRF length, do)')
+    for name, t in zip(names, (tr, te)):
         if len(complete_windows(t, n, lags)) != len(t):
             raise DecodingError(f'{name} holds TRs whose window (t + {list(lags)}) is not inside the {n} fMRI TRs; keep those that have one with complete_windows({name}, {n}, lags)')
     return tr, te
@@ -484,3 +489,142 @@ def ridge_decoder(fmri, # measured fMRI (n_trs, n_voxels) z-scores (one subject 
     pred, best, cvs = _solve_ridge(Xtr, (Ytr - mu) / sd, Xte, folds, alphas, backend, dtype, kernel)
     return RidgeDecoding(pred=(pred * sd + mu).astype(np.float32), test_trs=te, train_trs=tr, best_alphas=best, cv_scores=cvs,
                          lags=lags, solver='kernel ridge' if kernel else 'ridge', groups=groups)
+
+# %% ../nbs/12_decoding.ipynb #c340e56b
+class BrainDecoder(nn.Module):
+    """Measured fMRI window -> the autoencoder's latent for one stimulus TR: `(B, K, n_voxels)` -> `(B, latent_dim)`.
+    One voxel-reducing linear layer shared by the K lags (the same map at every lag, `n_voxels x voxel_dim` weights),
+    then an MLP over the K reduced lags; dropout on the voxels and inside the MLP. Outputs are in *standardised* latent
+    units (each latent dimension z-scored on the training TRs); `latent_mean` / `latent_std` (buffers) map them back."""
+    def __init__(self, n_voxels:int, # voxels of the fMRI it reads
+                 latent_dim:int, # the autoencoder's `bottleneck_dim`
+                 cfg:DecodingConfig=DecodingConfig(), # lags (K), voxel_dim, hidden_dim, dropout
+                ):
+        super().__init__()
+        self.n_voxels, self.latent_dim, self.lags = int(n_voxels), int(latent_dim), cfg.lags
+        self.voxels = nn.Linear(self.n_voxels, cfg.voxel_dim)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.mlp = nn.Sequential(nn.LayerNorm(cfg.K * cfg.voxel_dim), nn.Linear(cfg.K * cfg.voxel_dim, cfg.hidden_dim), nn.GELU(),
+                                 nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden_dim, self.latent_dim))
+        self.register_buffer('latent_mean', torch.zeros(self.latent_dim))
+        self.register_buffer('latent_std', torch.ones(self.latent_dim))
+
+    def forward(self, windows:torch.Tensor, # (B, K, n_voxels) measured fMRI after each stimulus TR (`brain_windows`)
+               ) -> torch.Tensor: # (B, latent_dim) standardised latents
+        if windows.ndim != 3 or windows.shape[1:] != (len(self.lags), self.n_voxels):
+            raise DecodingError(f'BrainDecoder expects windows (B, {len(self.lags)}, {self.n_voxels}) (lags {list(self.lags)}), got '
+                                f'{tuple(windows.shape)}; build them with brain_windows(fmri, trs, lags) from fMRI on the mask it was trained with')
+        return self.mlp(self.voxels(self.drop(windows)).flatten(1))
+
+    def latents(self, windows:torch.Tensor, # (B, K, n_voxels)
+               ) -> torch.Tensor: # (B, latent_dim) in the autoencoder's latent units
+        "The decoded latents in the autoencoder's own units (what its stimulus decoders read)."
+        return self(windows) * self.latent_std + self.latent_mean
+
+# %% ../nbs/12_decoding.ipynb #bb11874e
+def brain_decoder_loss(pred:torch.Tensor, # (B, D) decoded standardised latents
+                       target:torch.Tensor, # (B, D) the stimulus latents of the same TRs, standardised
+                       temperature:float=0.1, # InfoNCE temperature on cosine similarities
+                       mse_weight:float=1.0, # weight of the regression term
+                      ) -> dict: # {'infonce', 'mse', 'total'} scalars
+    """InfoNCE over the batch (each decoded latent must pick its own TR's stimulus latent among the batch's, cross-entropy over
+    cosine similarities / temperature, as in Défossez et al. 2023) plus `mse_weight` x the MSE to the stimulus latent: the
+    contrastive term makes decoded latents identifiable, the regression term keeps them on the scale the stimulus decoders read."""
+    logits = F.normalize(pred, dim=1) @ F.normalize(target, dim=1).T / temperature
+    nce = F.cross_entropy(logits, torch.arange(len(pred), device=pred.device))
+    mse = F.mse_loss(pred, target)
+    return dict(infonce=nce, mse=mse, total=nce + mse_weight * mse)
+
+# %% ../nbs/12_decoding.ipynb #a062c583
+@dataclass
+class BrainDecoderFit:
+    "A trained `BrainDecoder` and how it got there (`fit_brain_decoder`)."
+    decoder: BrainDecoder # the kept model (best validation identification), eval mode
+    history: list # per epoch: train infonce / mse / total, val rank_accuracy and top1
+    best_epoch: int # 1-based epoch of the kept weights
+    train_trs: np.ndarray # stimulus TRs fitted on
+    val_trs: np.ndarray # stimulus TRs the epoch was chosen on
+
+def _fmri_tensor(x:np.ndarray) -> torch.Tensor:
+    "The whole fMRI (n_trs, n_voxels) as one float32 tensor (windows are gathered from it per batch, never materialised for all TRs)."
+    return torch.as_tensor(np.asarray(x, dtype=np.float32))
+
+def _gather(X:torch.Tensor, trs:np.ndarray, lags:tuple) -> torch.Tensor:
+    "Windows (n, K, n_voxels) of X at trs + lags."
+    return X[torch.as_tensor(trs[:, None] + np.asarray(lags)[None])]
+
+def _val_identification(pred:np.ndarray, true:np.ndarray, metric:str) -> tuple[float, float]:
+    "Rank accuracy and top-1 of decoded vs true latents (no permutations: this only chooses the epoch)."
+    r = identification(pred, true, n_permutations=0, metric=metric)
+    return r.rank_accuracy, r.top1
+
+def fit_brain_decoder(fmri, # measured fMRI (n_trs, n_voxels) z-scores: one subject or the subject average, possibly a region view
+                      latents, # the autoencoder's stimulus latents (n_trs, latent_dim) (`giblet.pipeline.stimulus_latents`); read at train and val TRs only
+                      train_trs, # stimulus TRs to fit on (each with a complete window)
+                      val_trs, # stimulus TRs that choose the epoch (early stopping on their identification)
+                      cfg:DecodingConfig=DecodingConfig(), # lags, sizes, InfoNCE temperature, MSE weight, optimiser, epochs, patience, seed
+                      verbose:bool=False, # one line per epoch on stderr
+                     ) -> BrainDecoderFit:
+    """Train a `BrainDecoder` from the fMRI window after each training TR to that TR's stimulus latent (InfoNCE + MSE,
+    `brain_decoder_loss`; latents standardised on the training TRs), keeping the epoch whose decoded validation latents
+    identify their TRs best (rank accuracy). The test block is never read."""
+    x = _as_fmri(fmri); n = x.shape[0]
+    tr, va = _decoding_trs(train_trs, val_trs, n, cfg.lags, ('train_trs', 'val_trs'))
+    Z = np.asarray(latents, dtype=np.float64)
+    if Z.ndim != 2 or len(Z) != n:
+        raise DecodingError(f'latents have shape {Z.shape}; expected (n_trs, latent_dim) on the fMRI\'s {n} TRs (rows outside the train and val TRs are never read)')
+    Ztr, Zva = _as_features(Z[tr], 'latents at the training TRs'), _as_features(Z[va], 'latents at the validation TRs')
+    mu, sd = Ztr.mean(0), Ztr.std(0); sd = np.where(sd > 0, sd, 1.)
+    T = torch.as_tensor((Ztr - mu) / sd, dtype=torch.float32)
+    X = _fmri_tensor(x)
+    torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
+    dec = BrainDecoder(x.shape[1], Z.shape[1], cfg)
+    dec.latent_mean.copy_(torch.as_tensor(mu)); dec.latent_std.copy_(torch.as_tensor(sd))
+    opt = torch.optim.AdamW(dec.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    Wva = _gather(X, va, cfg.lags)
+    best, best_state, history, stale = -np.inf, None, [], 0
+    for epoch in range(1, cfg.epochs + 1):
+        dec.train(); perm = torch.randperm(len(tr), generator=g); sums = dict(infonce=0., mse=0., total=0.); steps = 0
+        for i in range(0, len(tr) - 1, cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            if len(idx) < 2: break   # InfoNCE needs a negative
+            losses = brain_decoder_loss(dec(_gather(X, tr[idx.numpy()], cfg.lags)), T[idx], cfg.temperature, cfg.mse_weight)
+            opt.zero_grad(set_to_none=True); losses['total'].backward(); opt.step()
+            for k in sums: sums[k] += losses[k].item()
+            steps += 1
+        dec.eval()
+        with torch.no_grad(): pva = dec(Wva).numpy()
+        score, top1 = _val_identification(pva, (Zva - mu) / sd, cfg.similarity)
+        history.append(dict(epoch=epoch, **{f'train_{k}': v / steps for k, v in sums.items()}, val_rank_accuracy=score, val_top1=top1))
+        if score > best + 1e-9: best, best_state, stale = score, {k: v.clone() for k, v in dec.state_dict().items()}, 0
+        else: stale += 1
+        if verbose: print(f'[brain decoder] epoch {epoch}: train {sums["total"] / steps:.4f}, val rank accuracy {score:.3f}, top-1 {top1:.3f}' + (' *' if stale == 0 else ''), file=sys.stderr)
+        if stale > cfg.patience: break
+    dec.load_state_dict(best_state); dec.eval()
+    return BrainDecoderFit(decoder=dec, history=history, best_epoch=int(np.argmax([h['val_rank_accuracy'] for h in history])) + 1, train_trs=tr, val_trs=va)
+
+# %% ../nbs/12_decoding.ipynb #bd230f9c
+@torch.no_grad()
+def decode_brain(model, # the trained `MultimodalAutoencoder` (eval mode): its stimulus decoders turn latents into the movie
+                 decoder:BrainDecoder, # from `fit_brain_decoder`, trained on this model's latents
+                 fmri, # measured fMRI (n_trs, n_voxels) z-scores on the decoder's mask: one subject or the average, possibly a region view
+                 trs, # stimulus TRs to decode (each with a complete window `t + lags`)
+                 batch_size:int=64, # TRs per pass
+                ) -> dict: # 'trs' (n,), 'latents' (n, D), 'codes' (n, n_codebooks, frames_per_tr) int64 (or 'mel'), 'frames' (n, k, 3, h, w), 'text' (n, text_dim)
+    "Measured fMRI -> the movie, per stimulus TR: the brain decoder's latent, then the autoencoder's own audio, video and text decoders."
+    from giblet.models import outputs_to_features
+    if decoder.latent_dim != model.cfg.bottleneck_dim:
+        raise DecodingError(f'the brain decoder predicts {decoder.latent_dim}-d latents but the model\'s bottleneck has {model.cfg.bottleneck_dim}; '
+                            'train the decoder on this model\'s stimulus latents')
+    x = _as_fmri(fmri, decoder.n_voxels)
+    trs = np.asarray(trs, dtype=np.int64).reshape(-1)
+    windows = brain_windows(x, trs, decoder.lags)   # checks the TRs, (n, K, n_voxels)
+    model.eval(); decoder.eval()
+    dev = next(model.parameters()).device
+    lat, parts = [], []
+    for i in range(0, len(trs), batch_size):
+        z = decoder.latents(torch.as_tensor(windows[i:i + batch_size]))
+        lat.append(z.numpy())
+        parts.append(outputs_to_features(model.decode(z.to(dev)[:, None]), model.cfg))
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    return {'trs': trs, 'latents': np.concatenate(lat) if lat else np.zeros((0, decoder.latent_dim), np.float32), **out}

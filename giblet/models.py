@@ -598,10 +598,10 @@ def predictions_to_codes(pred:torch.Tensor, # regression-head outputs (..., n_cb
 def outputs_to_features(outputs:dict, # the model's outputs (`MultimodalAutoencoder.forward`)
                         cfg:ModelConfig, # the model's config (codebook_size)
                        ) -> dict:
-    "Model outputs -> numpy arrays in the processors' formats: 'codes' or 'mel', 'frames' (n, k, 3, h, w), 'text' (n, d), 'fmri' (B, n_voxels)."
+    "Model outputs -> numpy arrays in the processors' formats: 'codes' or 'mel', 'frames' (n, k, 3, h, w), 'text' (n, d), 'fmri' (B, n_voxels) when the outputs hold it."
     flat = lambda x: x.detach().reshape(-1, *x.shape[2:]).float().cpu().numpy()
-    res = {'frames': flat(outputs['video']).clip(0, 1), 'text': flat(outputs['text']),
-           'fmri': outputs['fmri'].detach().float().cpu().numpy()}
+    res = {'frames': flat(outputs['video']).clip(0, 1), 'text': flat(outputs['text'])}
+    if 'fmri' in outputs: res['fmri'] = outputs['fmri'].detach().float().cpu().numpy()   # absent for `decode`'s outputs alone
     if 'audio_logits' in outputs: res['codes'] = logits_to_codes(outputs['audio_logits'])
     elif 'audio_pred' in outputs: res['codes'] = predictions_to_codes(outputs['audio_pred'], cfg.codebook_size)
     else: res['mel'] = flat(outputs['mel'])
