@@ -15,12 +15,14 @@ import torch.nn.functional as F
 from .core import GibletError
 from .config import ConfigError
 from .alignment import hrf_kernel, zscore
+from .models import BrainDecoder
+from .losses import brain_decoder_loss
 
 # %% auto #0
 __all__ = ['DecodingError', 'hrf_lags', 'DecodingConfig', 'complete_windows', 'brain_windows', 'region_mask', 'apply_region',
            'segment_features', 'similarity_matrix', 'Identification', 'identification', 'plot_identification',
-           'modality_features', 'RidgeDecoding', 'ridge_decoder', 'BrainDecoder', 'brain_decoder_loss',
-           'BrainDecoderFit', 'fit_brain_decoder', 'decode_brain']
+           'modality_features', 'RidgeDecoding', 'ridge_decoder', 'BrainDecoderFit', 'fit_brain_decoder',
+           'decode_brain']
 
 # %% ../nbs/12_decoding.ipynb #a5a691d4
 class DecodingError(GibletError, ValueError):
@@ -490,51 +492,6 @@ def ridge_decoder(fmri, # measured fMRI (n_trs, n_voxels) z-scores (one subject 
     return RidgeDecoding(pred=(pred * sd + mu).astype(np.float32), test_trs=te, train_trs=tr, best_alphas=best, cv_scores=cvs,
                          lags=lags, solver='kernel ridge' if kernel else 'ridge', groups=groups)
 
-# %% ../nbs/12_decoding.ipynb #c340e56b
-class BrainDecoder(nn.Module):
-    """Measured fMRI window -> the autoencoder's latent for one stimulus TR: `(B, K, n_voxels)` -> `(B, latent_dim)`.
-    One voxel-reducing linear layer shared by the K lags (the same map at every lag, `n_voxels x voxel_dim` weights),
-    then an MLP over the K reduced lags; dropout on the voxels and inside the MLP. Outputs are in *standardised* latent
-    units (each latent dimension z-scored on the training TRs); `latent_mean` / `latent_std` (buffers) map them back."""
-    def __init__(self, n_voxels:int, # voxels of the fMRI it reads
-                 latent_dim:int, # the autoencoder's `bottleneck_dim`
-                 cfg:DecodingConfig=DecodingConfig(), # lags (K), voxel_dim, hidden_dim, dropout
-                ):
-        super().__init__()
-        self.n_voxels, self.latent_dim, self.lags = int(n_voxels), int(latent_dim), cfg.lags
-        self.voxels = nn.Linear(self.n_voxels, cfg.voxel_dim)
-        self.drop = nn.Dropout(cfg.dropout)
-        self.mlp = nn.Sequential(nn.LayerNorm(cfg.K * cfg.voxel_dim), nn.Linear(cfg.K * cfg.voxel_dim, cfg.hidden_dim), nn.GELU(),
-                                 nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden_dim, self.latent_dim))
-        self.register_buffer('latent_mean', torch.zeros(self.latent_dim))
-        self.register_buffer('latent_std', torch.ones(self.latent_dim))
-
-    def forward(self, windows:torch.Tensor, # (B, K, n_voxels) measured fMRI after each stimulus TR (`brain_windows`)
-               ) -> torch.Tensor: # (B, latent_dim) standardised latents
-        if windows.ndim != 3 or windows.shape[1:] != (len(self.lags), self.n_voxels):
-            raise DecodingError(f'BrainDecoder expects windows (B, {len(self.lags)}, {self.n_voxels}) (lags {list(self.lags)}), got '
-                                f'{tuple(windows.shape)}; build them with brain_windows(fmri, trs, lags) from fMRI on the mask it was trained with')
-        return self.mlp(self.voxels(self.drop(windows)).flatten(1))
-
-    def latents(self, windows:torch.Tensor, # (B, K, n_voxels)
-               ) -> torch.Tensor: # (B, latent_dim) in the autoencoder's latent units
-        "The decoded latents in the autoencoder's own units (what its stimulus decoders read)."
-        return self(windows) * self.latent_std + self.latent_mean
-
-# %% ../nbs/12_decoding.ipynb #bb11874e
-def brain_decoder_loss(pred:torch.Tensor, # (B, D) decoded standardised latents
-                       target:torch.Tensor, # (B, D) the stimulus latents of the same TRs, standardised
-                       temperature:float=0.1, # InfoNCE temperature on cosine similarities
-                       mse_weight:float=1.0, # weight of the regression term
-                      ) -> dict: # {'infonce', 'mse', 'total'} scalars
-    """InfoNCE over the batch (each decoded latent must pick its own TR's stimulus latent among the batch's, cross-entropy over
-    cosine similarities / temperature, as in Défossez et al. 2023) plus `mse_weight` x the MSE to the stimulus latent: the
-    contrastive term makes decoded latents identifiable, the regression term keeps them on the scale the stimulus decoders read."""
-    logits = F.normalize(pred, dim=1) @ F.normalize(target, dim=1).T / temperature
-    nce = F.cross_entropy(logits, torch.arange(len(pred), device=pred.device))
-    mse = F.mse_loss(pred, target)
-    return dict(infonce=nce, mse=mse, total=nce + mse_weight * mse)
-
 # %% ../nbs/12_decoding.ipynb #a062c583
 @dataclass
 class BrainDecoderFit:
@@ -578,7 +535,7 @@ def fit_brain_decoder(fmri, # measured fMRI (n_trs, n_voxels) z-scores: one subj
     T = torch.as_tensor((Ztr - mu) / sd, dtype=torch.float32)
     X = _fmri_tensor(x)
     torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
-    dec = BrainDecoder(x.shape[1], Z.shape[1], cfg)
+    dec = BrainDecoder(x.shape[1], Z.shape[1], cfg.lags, cfg.voxel_dim, cfg.hidden_dim, cfg.dropout)
     dec.latent_mean.copy_(torch.as_tensor(mu)); dec.latent_std.copy_(torch.as_tensor(sd))
     opt = torch.optim.AdamW(dec.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     Wva = _gather(X, va, cfg.lags)

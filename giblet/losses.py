@@ -12,7 +12,7 @@ from .models import ModelConfig, BatchError
 
 # %% auto #0
 __all__ = ['fmri_loss', 'code_cross_entropy', 'code_regression_loss', 'normalised_mse', 'text_cosine_loss', 'sequence_to_windows',
-           'compute_losses', 'MultimodalLoss']
+           'compute_losses', 'MultimodalLoss', 'brain_decoder_loss']
 
 # %% ../nbs/09_losses.ipynb #42a33fc2
 def _distributed() -> bool: return torch.distributed.is_available() and torch.distributed.is_initialized()
@@ -170,3 +170,17 @@ class MultimodalLoss:
                  batch:dict, # the batch they came from
                 ) -> dict: # named scalar losses and their weighted 'total'
         return compute_losses(outputs, batch, self.cfg, self.voxel_weights)
+
+# %% ../nbs/09_losses.ipynb #7baf72da
+def brain_decoder_loss(pred:torch.Tensor, # (B, D) decoded standardised latents
+                       target:torch.Tensor, # (B, D) the stimulus latents of the same TRs, standardised
+                       temperature:float=0.1, # InfoNCE temperature on cosine similarities
+                       mse_weight:float=1.0, # weight of the regression term
+                      ) -> dict: # {'infonce', 'mse', 'total'} scalars
+    """InfoNCE over the batch (each decoded latent must pick its own TR's stimulus latent among the batch's, cross-entropy over
+    cosine similarities / temperature, as in Défossez et al. 2023) plus `mse_weight` x the MSE to the stimulus latent: the
+    contrastive term makes decoded latents identifiable, the regression term keeps them on the scale the stimulus decoders read."""
+    logits = F.normalize(pred, dim=1) @ F.normalize(target, dim=1).T / temperature
+    nce = F.cross_entropy(logits, torch.arange(len(pred), device=pred.device))
+    mse = F.mse_loss(pred, target)
+    return dict(infonce=nce, mse=mse, total=nce + mse_weight * mse)

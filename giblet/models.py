@@ -21,7 +21,7 @@ from .audio import n_codebooks_for   # the one codebook-count rule
 __all__ = ['VOXEL_HEAD', 'ModelConfig', 'CodeEmbedding', 'AudioEncoder', 'VideoEncoder', 'TextEncoder', 'CausalConvFusion',
            'CausalTransformerFusion', 'AudioDecoder', 'VideoDecoder', 'example_batch', 'BatchError', 'check_batch',
            'MultimodalAutoencoder', 'voxel_head_memory', 'check_sequence_batch', 'example_sequence_batch',
-           'parameter_table', 'logits_to_codes', 'predictions_to_codes', 'outputs_to_features']
+           'parameter_table', 'BrainDecoder', 'logits_to_codes', 'predictions_to_codes', 'outputs_to_features']
 
 # %% ../nbs/08_models.ipynb #443f9a4b
 @dataclass
@@ -579,6 +579,41 @@ def parameter_table(model:nn.Module, # any model (giblet's: MultimodalAutoencode
             if k.startswith('total'): print('-' * (w + 14))
             print(f'{k:{w}s} {v:>12,d}')
     return rows
+
+# %% ../nbs/08_models.ipynb #a35c17ad
+class BrainDecoder(nn.Module):
+    """Measured fMRI window -> the autoencoder's latent for one stimulus TR: `(B, K, n_voxels)` -> `(B, latent_dim)`.
+    One voxel-reducing linear layer shared by the K lags (the same map at every lag, `n_voxels x voxel_dim` weights),
+    then an MLP over the K reduced lags; dropout on the voxels and inside the MLP. Outputs are in *standardised* latent
+    units (each latent dimension z-scored on the training TRs); `latent_mean` / `latent_std` (buffers) map them back."""
+    def __init__(self, n_voxels:int, # voxels of the fMRI it reads
+                 latent_dim:int, # the autoencoder's `bottleneck_dim`
+                 lags:tuple=(1, 2, 3, 4, 5, 6), # fMRI TRs after the stimulus TR in each window (K = len(lags); `giblet.decoding.DecodingConfig.lags`)
+                 voxel_dim:int=64, # features per lag after the shared voxel map
+                 hidden_dim:int=256, # width of the MLP over lags
+                 dropout:float=0.3, # on the voxels and inside the MLP
+                ):
+        super().__init__()
+        self.n_voxels, self.latent_dim, self.lags = int(n_voxels), int(latent_dim), tuple(int(l) for l in lags)
+        K = len(self.lags)
+        self.voxels = nn.Linear(self.n_voxels, voxel_dim)
+        self.drop = nn.Dropout(dropout)
+        self.mlp = nn.Sequential(nn.LayerNorm(K * voxel_dim), nn.Linear(K * voxel_dim, hidden_dim), nn.GELU(),
+                                 nn.Dropout(dropout), nn.Linear(hidden_dim, self.latent_dim))
+        self.register_buffer('latent_mean', torch.zeros(self.latent_dim))
+        self.register_buffer('latent_std', torch.ones(self.latent_dim))
+
+    def forward(self, windows:torch.Tensor, # (B, K, n_voxels) measured fMRI after each stimulus TR (`brain_windows`)
+               ) -> torch.Tensor: # (B, latent_dim) standardised latents
+        if windows.ndim != 3 or windows.shape[1:] != (len(self.lags), self.n_voxels):
+            raise BatchError(f'BrainDecoder expects windows (B, {len(self.lags)}, {self.n_voxels}) (lags {list(self.lags)}), got '
+                                f'{tuple(windows.shape)}; build them with brain_windows(fmri, trs, lags) from fMRI on the mask it was trained with')
+        return self.mlp(self.voxels(self.drop(windows)).flatten(1))
+
+    def latents(self, windows:torch.Tensor, # (B, K, n_voxels)
+               ) -> torch.Tensor: # (B, latent_dim) in the autoencoder's latent units
+        "The decoded latents in the autoencoder's own units (what its stimulus decoders read)."
+        return self(windows) * self.latent_std + self.latent_mean
 
 # %% ../nbs/08_models.ipynb #226c218e
 def logits_to_codes(logits:torch.Tensor, # code logits (..., n_cb, F, K)
