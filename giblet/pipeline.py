@@ -20,15 +20,17 @@ from .video import VideoConfig, frames_to_grid
 from .data import DataConfig, SplitConfig, PreparedData, MultimodalDataset, SequenceDataset, make_splits, prepare_dataset, load_prepared
 from .models import ModelConfig, MultimodalAutoencoder, parameter_table, outputs_to_features
 from .losses import MultimodalLoss
+from .decoding import DecodingConfig
 from .training import TrainConfig, Trainer, CheckpointError, load_checkpoint, init_distributed
 from . import evaluation as ev
 
 # %% auto #0
-__all__ = ['METRICS_DOCS', 'GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume',
+__all__ = ['METRICS_DOCS', 'DECODING_DOCS', 'GibletConfig', 'demo_config', 'load_experiment', 'model_config_for', 'check_resume',
            'training_voxels', 'training_sets', 'train_model', 'load_model', 'resolve_checkpoint', 'checkpoint_config',
            'predict', 'stimulus_latents', 'stimulus_features', 'planted_voxels', 'planted_groups', 'true_drivers',
            'subject_average', 'fit_ridge', 'latent_readout', 'baseline_ladder', 'Scores', 'score_model', 'write_arrays',
            'plot_report', 'report_markdown', 'write_report', 'undocumented_metrics', 'evaluate_model', 'run_evaluate',
+           'DecodingScores', 'decoding_fmri', 'score_decoding', 'decoding_markdown', 'write_decoding', 'run_decode',
            'run_train', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #e0ca002f
@@ -39,6 +41,7 @@ class GibletConfig:
     model: ModelConfig = field(default_factory=ModelConfig) # sizes and loss weights; data-derived fields are filled in from the data
     train: TrainConfig = field(default_factory=TrainConfig) # optimisation
     evaluation: ev.EvaluationConfig = field(default_factory=ev.EvaluationConfig) # chance test, ridge baseline, ceiling
+    decoding: DecodingConfig = field(default_factory=DecodingConfig) # decoding from measured fMRI (`giblet decode`): lags, brain and ridge decoders, identification
     target: Literal['subject', 'average'] = 'subject' # train on each subject's response, or on the subject average
     sequence_trs: Optional[int] = 1 # items of `giblet.data.SequenceDataset`: runs of this many target TRs, each encoded once and scored for every training subject (`train.batch_size` counts windows and must be a multiple); 1 (default) keeps the windows of a step independent (longer runs encode less but trained worse on the demo: bench/results/sequences.json); None: one sample per (window, subject) (`MultimodalDataset`)
     fmri_voxels: Literal['reliable', 'all'] = 'reliable' # fMRI loss and model selection: reliability-weighted voxels selected on the train block (`training_voxels`), or every voxel equally with selection on the validation loss
@@ -667,6 +670,213 @@ def run_evaluate(checkpoint, # a checkpoint file, or a run folder (its checkpoin
     hist_file = ckpt.parent/'history.json'
     hist = json.loads(hist_file.read_text()) if hist_file.exists() else json.loads(load_checkpoint(ckpt)['history'])
     return evaluate_model(model, data, out, hist, cfg.evaluation), out
+
+# %% ../nbs/12_pipeline.ipynb #8e3d39ec
+@dataclass
+class DecodingScores:
+    "What `score_decoding` computes on the test block: `decoding.json`'s figures and, per view, the decoded movie."
+    metrics: dict # JSON-ready: see DECODING_DOCS
+    trs: np.ndarray # decoded test TRs (n_test,): test TRs with a full stimulus window and a complete fMRI window
+    movies: dict # view ('whole_brain', 'region', 'lesion') -> `decoding.decode_brain` output on `trs`
+    truth: dict # the test TRs' true 'codes', 'frame_mask', 'frames' (n, k, 3, h, w) in [0, 1], 'text', 'has_text'
+    fits: dict # view -> `decoding.BrainDecoderFit`
+    from_stimulus: dict # the autoencoder's reconstructions of `trs` from the stimulus itself (`predict`)
+
+def decoding_fmri(data:PreparedData, # the prepared dataset
+                  subject:int|None=None, # a subject number (N of sherlock_movie_sN); None: the subject average
+                 ) -> np.ndarray: # (n_trs, n_voxels) float32 z-scores
+    "The measured fMRI a brain decoder reads: the subject average (default) or one subject's own."
+    if subject is None: return subject_average(data)
+    if subject not in data.subjects: raise ConfigError(f'subject {subject} is not in the data (subjects {data.subjects}); pass one of them, or none for the subject average')
+    return np.asarray(data.fmri.data[data.subjects.index(subject)], dtype=np.float32)
+
+def _decoding_trs_of(data:PreparedData, W:int, lags:tuple) -> dict:
+    "Train / val / test stimulus TRs a brain decoder may use: a full stimulus window before each, a complete fMRI window after."
+    from giblet.decoding import complete_windows
+    return {k: complete_windows(v[v >= W - 1], data.n_trs, lags) for k, v in data.splits.items() if k in ('train', 'val', 'test')}
+
+def _features(codes, frame_mask, frames, text, codebook_size) -> dict:
+    "Per-TR features identification compares (`decoding.modality_features`): audio code histograms, video colour + motion, text embedding."
+    from giblet.decoding import modality_features
+    f = modality_features(video=frames, codes=codes, frame_mask=frame_mask, codebook_size=codebook_size)
+    return {**f, 'text': np.asarray(text, dtype=np.float32)}
+
+def _identify(decoded:dict, true:dict, cfg) -> dict:
+    from giblet.decoding import identification
+    return {k: identification(decoded[k], true[k], cfg.segment_trs, cfg.n_permutations, cfg.seed, cfg.similarity).summary()
+            for k in true if k in decoded}
+
+def _movie_scores(movie:dict, truth:dict, train_mean_frame:np.ndarray, codebook_size:int, candidates) -> dict:
+    "Audio code accuracy, video PSNR/SSIM (and the training-mean frame's), text retrieval of one decoded movie."
+    out = ev.score_reconstructions({k: movie[k] for k in ('codes', 'frames', 'text') if k in movie}, true_codes=truth['codes'],
+                                   frame_mask=truth['frame_mask'], codebook_size=codebook_size, true_frames=truth['frames'],
+                                   true_text=truth['text'], has_text=truth['has_text'], candidates=candidates)
+    if 'video' in out: out['video']['train_mean_frame'] = ev.frame_quality(np.broadcast_to(train_mean_frame, truth['frames'].shape), truth['frames'])
+    return out
+
+# %% ../nbs/12_pipeline.ipynb #e3d1d3b1
+def score_decoding(model:MultimodalAutoencoder, # trained autoencoder (eval mode): its latents are the targets, its decoders make the movie
+                   data:PreparedData, # the prepared dataset it was trained on
+                   config=None, # `decoding.DecodingConfig` (lags, decoder sizes and training, identification, ridge)
+                   subject:int|None=None, # decode this subject's fMRI; None: the subject average
+                   region=None, # also decode from this region alone: a bool voxel mask, a volume or a NIfTI image/path (`decoding.region_mask`)
+                   lesion=None, # also decode with this region removed (same forms)
+                   verbose:bool=False, # progress on stderr
+                  ) -> DecodingScores:
+    """Decode the test block from measured fMRI, for the whole brain and the region / lesion views: a brain decoder and a
+    ridge decoder per view, both fitted on training TRs only; identification per modality (and of the latents), audio
+    code accuracy against the training majority, frame quality against the training-mean frame, text retrieval, and the
+    autoencoder's own reconstructions from the stimulus as the rung above. Writes nothing."""
+    from giblet import decoding as dc
+    cfg = config or dc.DecodingConfig()
+    log = timed_logger('decode', verbose)
+    W, K = model.cfg.window_trs, model.cfg.codebook_size
+    sets = _decoding_trs_of(data, W, cfg.lags)
+    for k in ('train', 'val', 'test'):
+        if len(sets[k]) < 2: raise ConfigError(f'the {k} block has {len(sets[k])} TR(s) with a full stimulus window and a complete fMRI window '
+                                               f'(lags {list(cfg.lags)}); decoding needs more TRs, shorter lags or another split')
+    tr, va, te = sets['train'], sets['val'], sets['test']
+    y = decoding_fmri(data, subject)
+    views = {'whole_brain': None}
+    if region is not None: views['region'] = dc.region_mask(region, data.fmri)
+    if lesion is not None: views['lesion'] = dc.region_mask(lesion, data.fmri)
+    log(f'stimulus latents of {data.n_trs - W + 1} TRs')
+    Z = np.full((data.n_trs, model.cfg.bottleneck_dim), np.nan, np.float32)
+    Z[W - 1:] = stimulus_latents(model, data, np.arange(W - 1, data.n_trs))
+    fm = np.asarray(data.audio_mask[te]) if data.audio is not None else None
+    truth = dict(codes=np.asarray(data.audio[te], dtype=np.int64), frame_mask=fm, frames=np.asarray(data.video[te], dtype=np.float32) / 255,
+                 text=np.asarray(data.text[te], dtype=np.float32), has_text=np.asarray(data.has_text[te]))
+    true_f = _features(truth['codes'], fm, truth['frames'], truth['text'], K)
+    fall = _features(np.asarray(data.audio, dtype=np.int64), np.asarray(data.audio_mask), np.asarray(data.video, dtype=np.float32) / 255,
+                     data.text, K)   # the ridge decoder reads these at training TRs only
+    mean_frame = np.asarray(data.video[data.splits['train']], dtype=np.float32).mean(0) / 255
+    cand = _candidates(np.asarray(np.load(data.path/'stimulus'/'text_annotation_embeddings.npy')), truth['text'][truth['has_text']])
+    p = predict(model, data, 'test'); keep = np.isin(p['trs'], te)
+    from_stim = {k: p[k][keep] for k in ('codes', 'frames', 'text') if k in p}
+    frames_shape = truth['frames'].shape
+    if 'frames' in from_stim: from_stim['frames'] = from_stim['frames'].reshape(frames_shape)
+    metrics = {'n_test_trs': int(len(te)), 'n_train_trs': int(len(tr)), 'n_val_trs': int(len(va)), 'lags': list(cfg.lags),
+               'fmri': 'subject average' if subject is None else f'subject {subject}', 'segment_trs': cfg.segment_trs,
+               'views': {}, 'from_stimulus': {'identification': _identify(_features(from_stim['codes'], fm, from_stim['frames'], from_stim['text'], K), true_f, cfg),
+                                              **_movie_scores(from_stim, truth, mean_frame, K, cand)}}
+    metrics['chance'] = {'audio_train_majority': ev.code_chance(np.asarray(data.audio[tr], dtype=np.int64), truth['codes'], np.asarray(data.audio_mask[tr]), fm, K)}
+    movies, fits = {}, {}
+    for name, mask in views.items():
+        yv = y if mask is None else dc.apply_region(y, mask, 'lesion' if name == 'lesion' else 'region')
+        n_vox = int(y.shape[1] if mask is None else (mask.sum() if name == 'region' else (~mask).sum()))
+        log(f'{name}: brain decoder on {n_vox} voxels')
+        fit = dc.fit_brain_decoder(yv, Z, tr, va, cfg)
+        movie = dc.decode_brain(model, fit.decoder, yv, te)
+        if 'frames' in movie: movie['frames'] = movie['frames'].reshape(frames_shape)
+        log(f'{name}: ridge decoder')
+        rd = dc.ridge_decoder(yv, fall, tr, te, cfg.lags, cfg.ridge_alphas, cfg.ridge_folds)
+        dec_f = _features(movie['codes'], fm, movie['frames'], movie['text'], K)
+        ident = _identify(dec_f, true_f, cfg)
+        ident['latent'] = dc.identification(movie['latents'], Z[te], cfg.segment_trs, cfg.n_permutations, cfg.seed, cfg.similarity).summary()
+        metrics['views'][name] = {'n_voxels': n_vox, 'identification': ident,
+                                  'ridge_identification': _identify({k: rd.modality(k) for k in rd.groups}, true_f, cfg),
+                                  'brain_decoder': {'best_epoch': fit.best_epoch, 'epochs_run': len(fit.history),
+                                                    'val_rank_accuracy': fit.history[fit.best_epoch - 1]['val_rank_accuracy']},
+                                  **_movie_scores(movie, truth, mean_frame, K, cand)}
+        movies[name], fits[name] = movie, fit
+    return DecodingScores(ev.jsonable(metrics), te, movies, truth, fits, from_stim)
+
+# %% ../nbs/12_pipeline.ipynb #315515cd
+DECODING_DOCS = {
+    'n_test_trs': 'test TRs decoded (each with a full stimulus window and a complete fMRI window)', 'n_train_trs': 'training TRs the decoders were fitted on',
+    'n_val_trs': 'validation TRs that chose the brain decoder\'s epoch', 'lags': 'fMRI TRs after each stimulus TR read by the decoders',
+    'fmri': 'whose fMRI was decoded: the subject average or one subject', 'segment_trs': 'TRs per identified segment',
+    'chance': 'what a predictor knowing only the training block reaches: audio_train_majority (per codebook: majority code accuracy, unigram cross-entropy in bits)',
+    'from_stimulus': 'the autoencoder reconstructing the test TRs from the stimulus itself (the rung above decoding from the brain): identification, audio, video, text',
+    'views': 'one entry per view decoded: whole_brain, and region / lesion when a mask was given',
+    'views.{view}.n_voxels': 'voxels the view decodes from', 'views.{view}.identification': 'brain decoder: identification.{audio,video,text,latent}.{top1,top5,chance_top1,chance_top5,p_value,rank_accuracy,n}',
+    'views.{view}.ridge_identification': 'ridge decoder (himalaya, same windows and TRs): identification.{audio,video,text}',
+    'views.{view}.brain_decoder': 'best_epoch, epochs_run and the validation rank accuracy that chose it',
+    'views.{view}.audio': 'code accuracy per codebook of the brain-decoded codes with majority/uniform chance (and the decoded-audio metrics when audio was written)',
+    'views.{view}.video': 'PSNR / SSIM of the brain-decoded frames, and of the training-mean frame (train_mean_frame)',
+    'views.{view}.text': 'top-1 / top-5 retrieval of the annotation from the brain-decoded embedding, with chance levels',
+    'seconds': 'wall time of the decoding',
+} # what each key of decoding.json means
+
+# %% ../nbs/12_pipeline.ipynb #1b76bf5e
+def decoding_markdown(metrics:dict, # from `score_decoding` (`DecodingScores.metrics`)
+                     ) -> str:
+    "decoding.md: identification top-1 per modality on the ladder chance < ridge decoder < giblet from the brain < giblet from the stimulus, per view."
+    f = lambda x: '-' if x is None else f'{x:.3f}'
+    mods = ('audio', 'video', 'text')
+    lines = [f"# giblet decoding report", '', f"Decoded the {metrics['n_test_trs']} test TRs from measured fMRI ({metrics['fmri']}, lags {metrics['lags']}); "
+             f"decoders fitted on {metrics['n_train_trs']} training TRs. Identification top-1 (top-5) among the test segments; p: label permutations.", '']
+    for view, v in metrics['views'].items():
+        lines += [f"## {view.replace('_', ' ')} ({v['n_voxels']} voxels)", '', '| rung | ' + ' | '.join(mods) + ' |', '|---|' + '---|' * len(mods)]
+        chance = next(iter(v['identification'].values()))
+        lines.append('| chance | ' + ' | '.join(f"{f(chance['chance_top1'])} ({f(chance['chance_top5'])})" for _ in mods) + ' |')
+        for name, ident in (('ridge decoder', v['ridge_identification']), ('giblet from the brain', v['identification']),
+                            ('giblet from the stimulus', metrics['from_stimulus']['identification'])):
+            lines.append(f'| {name} | ' + ' | '.join(f"{f(ident[m]['top1'])} ({f(ident[m]['top5'])}), p {ident[m]['p_value']:.3g}" if m in ident else '-' for m in mods) + ' |')
+        lat = v['identification'].get('latent')
+        if lat: lines += ['', f"Decoded latents vs the stimulus latents: top-1 {f(lat['top1'])}, top-5 {f(lat['top5'])}, p {lat['p_value']:.3g}."]
+        if 'audio' in v:
+            a, c = v['audio'], metrics['chance']['audio_train_majority']
+            lines += ['', f"Audio code accuracy {f(a['mean_accuracy'])} (mean over codebooks) against the training majority "
+                          f"{f(float(np.mean(c['accuracy_train_majority'])))} (codebooks above it: {sum(a['accuracy'][i] > c['accuracy_train_majority'][i] for i in range(len(a['accuracy'])))} of {len(a['accuracy'])})."]
+        if 'video' in v: lines += [f"Frames: SSIM {f(v['video']['ssim'])}, PSNR {v['video']['psnr']:.1f} dB (training-mean frame: SSIM {f(v['video']['train_mean_frame']['ssim'])}, PSNR {v['video']['train_mean_frame']['psnr']:.1f} dB)."]
+        if 'text' in v: lines += [f"Text retrieval top-1 {f(v['text']['top1'])} (chance {f(v['text']['chance_top1'])}), top-5 {f(v['text']['top5'])}."]
+        lines.append('')
+    return '\n'.join(lines)
+
+# %% ../nbs/12_pipeline.ipynb #594a7c71
+def write_decoding(scores:DecodingScores, # from `score_decoding`
+                   data:PreparedData, # the prepared dataset
+                   out_dir, # decoding folder (replaced whole)
+                   audio_seconds:float=10.0, # seconds of test audio decoded to WAV per view
+                  ) -> list[Path]: # the files written
+    """Write the decoding folder whole: `decoding.json` and `decoding.md`, and per view the decoded audio (`decoded_<view>.wav`,
+    next to `original.wav`, `codec_roundtrip.wav` and `from_stimulus.wav`) and frames beside the originals (`frames_<view>.png`)."""
+    out = writable_dir(out_dir, 'decoding folder')
+    clean_leftovers(out.parent)
+    metrics, t, files = scores.metrics, scores.truth, []
+    def build(folder):
+        if t['codes'] is not None and 'codes' in scores.from_stimulus:
+            a, waves, sr = _decode_audio(data, scores.from_stimulus['codes'], t['codes'], t['frame_mask'], scores.trs, audio_seconds)
+            metrics['from_stimulus']['audio'].update(a)
+            for name, file in (('original', 'original.wav'), ('roundtrip', 'codec_roundtrip.wav'), ('prediction', 'from_stimulus.wav')):
+                files.append(write_wav(folder/file, waves[name], sr))
+        for view, movie in scores.movies.items():
+            if 'codes' in movie and t['codes'] is not None:
+                a, waves, sr = _decode_audio(data, movie['codes'], t['codes'], t['frame_mask'], scores.trs, audio_seconds)
+                metrics['views'][view]['audio'].update(a)
+                files.append(write_wav(folder/f'decoded_{view}.wav', waves['prediction'], sr))
+            if 'frames' in movie:
+                ev.plot_frames(movie['frames'], t['frames'], title=f'test TRs: original (top) vs decoded from the brain, {view.replace("_", " ")} (bottom)',
+                               path=folder/f'frames_{view}.png'); files.append(folder/f'frames_{view}.png')
+        write_json(folder/'decoding.json', ev.jsonable(metrics)); write_text(folder/'decoding.md', decoding_markdown(metrics))
+    atomic_replace_dir(out, build)
+    return [out/f.name for f in files] + [out/'decoding.json', out/'decoding.md']
+
+# %% ../nbs/12_pipeline.ipynb #80df33da
+def run_decode(checkpoint, # a checkpoint file, or a run folder (its checkpoints/best.pt)
+               data_dir, # folder in the Sherlock layout the model was trained on
+               out_dir=None, # decoding folder (default: RUN/decoding, or decoding/ next to a checkpoint outside a run)
+               region=None, # also decode from this region alone (a NIfTI mask path or image, or a bool voxel mask)
+               lesion=None, # also decode with this region removed
+               subject:int|None=None, # decode this subject's fMRI (default: the subject average)
+               config=None, # overrides the experiment stored in the checkpoint: a `GibletConfig` or a YAML file (its `decoding:` part)
+               cache_dir=None, # cache folder (default DATA_DIR/.giblet_cache)
+               verbose:bool=False, # progress on stderr
+              ) -> tuple[dict, Path]: # the metrics (decoding.json) and the folder
+    "Decode the test block of a trained model's data from measured fMRI (whole brain, region, lesion) and write the decoding folder."
+    t0 = time.perf_counter()
+    ckpt = resolve_checkpoint(checkpoint)
+    cfg = checkpoint_config(ckpt, config)
+    in_run = ckpt.parent.name == 'checkpoints'
+    out = Path(out_dir) if out_dir is not None else (ckpt.parent.parent if in_run else ckpt.parent)/'decoding'
+    writable_dir(out, 'decoding folder')
+    data = prepare_dataset(data_dir, cache_dir, cfg.data, verbose=verbose)
+    model, _ = load_model(ckpt, model_config_for(data, cfg.model))
+    scores = score_decoding(model, data, cfg.decoding, subject=subject, region=region, lesion=lesion, verbose=verbose)
+    scores.metrics['seconds'] = round(time.perf_counter() - t0, 1)
+    write_decoding(scores, data, out)
+    return scores.metrics, out
 
 # %% ../nbs/12_pipeline.ipynb #000cf8b6
 def run_train(data_dir, # folder in the Sherlock layout
