@@ -20,6 +20,9 @@ def main():
     ap.add_argument('--targets', nargs='+', default=['subject', 'average'], choices=['average', 'subject'])
     ap.add_argument('--lengths', type=int, nargs='+', default=[16], help='sequence_trs values compared with windows')
     ap.add_argument('--no-windows', action='store_true', help='skip the window runs (already measured)')
+    ap.add_argument('--batch-size', type=int, default=None,
+                    help='windows per step for the sequence runs (default: the demo\'s 16). Per subject, a step of b windows '
+                         'scores b x n_subjects samples, so 16 // n_subjects matches the windows runs\' samples and steps per epoch')
     ap.add_argument('--out', default=str(RESULTS/'sequences.json'))
     args = ap.parse_args()
     import torch
@@ -40,13 +43,14 @@ def main():
             for seed in args.seeds:
                 for L in ([] if args.no_windows else [None]) + args.lengths:
                     cfg = dataclasses.replace(demo_config(), target=target, sequence_trs=L)
-                    cfg.train = dataclasses.replace(cfg.train, seed=seed, progress=False)
+                    cfg.train = dataclasses.replace(cfg.train, seed=seed, progress=False,
+                                                    **({} if L is None or args.batch_size is None else {'batch_size': args.batch_size}))
                     t0 = time.perf_counter()
                     _, hist = train_model(data, cfg, tmp/f'run-{target}-{seed}-{L}', resume=False)
                     wall = time.perf_counter() - t0
                     r = [h['val_fmri_r'] for h in hist]
                     best = int(np.argmax(r))
-                    run = dict(target=target, seed=seed, mode='windows' if L is None else f'sequences_{L}', best_val_r=round(r[best], 4),
+                    run = dict(target=target, seed=seed, mode='windows' if L is None else f'sequences_{L}' + ('' if args.batch_size is None else f'_batch{args.batch_size}'), best_val_r=round(r[best], 4),
                                best_epoch=best + 1, epochs_run=len(hist), train_wall_s=round(wall, 1), epoch_s=round(float(np.mean([h['seconds'] for h in hist])), 2))
                     print(run, flush=True); runs.append(run)
     summary = {}
@@ -58,8 +62,9 @@ def main():
                                                epoch_s_mean=round(float(np.mean(e)), 2), n_seeds=len(v))
         w = summary.get(f'{target}.windows')
         for L in args.lengths:
-            s = summary[f'{target}.sequences_{L}']
-            if w: summary[f'{target}.sequences_{L}_minus_windows'] = dict(val_r=round(s['val_r_mean'] - w['val_r_mean'], 4), epoch_time_ratio=round(s['epoch_s_mean'] / w['epoch_s_mean'], 3))
+            mode = f'sequences_{L}' + ('' if args.batch_size is None else f'_batch{args.batch_size}')
+            s = summary[f'{target}.{mode}']
+            if w: summary[f'{target}.{mode}_minus_windows'] = dict(val_r=round(s['val_r_mean'] - w['val_r_mean'], 4), epoch_time_ratio=round(s['epoch_s_mean'] / w['epoch_s_mean'], 3))
     write_result(args.out, dict(what=__doc__.splitlines()[0], data='demo mini-Sherlock: 300 TRs x 3 subjects, seed 0; demo_config() model and schedule',
                                 score='best validation r (mean over the train-block reliable voxels, the checkpoint criterion)',
                                 runs=runs, summary=summary, machine=machine_info()))
