@@ -151,11 +151,15 @@ def giblet_train(args:argparse.Namespace, # the parsed `giblet train` arguments
     pipeline.run_train(args.data_dir, cfg, writable_dir(args.out, '--out'), cache_dir=args.cache_dir, resume=not args.no_resume)
 
 # %% ../nbs/13_cli.ipynb #c8e5db3a
-def _evaluate_options(p, required):
-    "The options of `giblet evaluate` (`required`: the group listed as required in --help)."
+def _checkpoint_options(p, required, folder:str):
+    "The options of a command that reads a trained model: the data options, --checkpoint (required) and --out (the `folder` it writes)."
     _data_options(p, required)
     _option(required, '--checkpoint', required=True, help='a checkpoint (RUN/checkpoints/best.pt, or one moved elsewhere), or a run folder')
-    _option(p, '--out', help='report folder, replaced whole (default: RUN/report, or report/ next to a checkpoint outside a run)')
+    _option(p, '--out', help=f'{folder} folder, replaced whole (default: RUN/{folder}, or {folder}/ next to a checkpoint outside a run)')
+
+def _evaluate_options(p, required):
+    "The options of `giblet evaluate` (`required`: the group listed as required in --help)."
+    _checkpoint_options(p, required, 'report')
     _option(p, '--config', help='YAML experiment config overriding the one stored in the checkpoint')
 
 @command('evaluate', _evaluate_options)
@@ -168,9 +172,7 @@ def giblet_evaluate(args:argparse.Namespace, # the parsed `giblet evaluate` argu
 # %% ../nbs/13_cli.ipynb #5d6f793d
 def _decode_options(p, required):
     "The options of `giblet decode` (`required`: the group listed as required in --help)."
-    _data_options(p, required)
-    _option(required, '--checkpoint', required=True, help='a checkpoint (RUN/checkpoints/best.pt, or one moved elsewhere), or a run folder')
-    _option(p, '--out', help='decoding folder, replaced whole (default: RUN/decoding, or decoding/ next to a checkpoint outside a run)')
+    _checkpoint_options(p, required, 'decoding')
     _option(p, '--region', help='also decode from only the voxels inside this mask (NIfTI; another grid is resampled)')
     _option(p, '--lesion', help="also decode with this mask's voxels removed (NIfTI)")
     _option(p, '--subject', type=_positive_int, help="decode this subject's fMRI (N of sherlock_movie_sN; default: the subject average)")

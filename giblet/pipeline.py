@@ -652,6 +652,19 @@ def evaluate_model(model:MultimodalAutoencoder, # trained model
     return scores.metrics
 
 # %% ../nbs/12_pipeline.ipynb #bbf60d5e
+def _open_trained(checkpoint, data_dir, out_dir, folder:str, config, cache_dir, verbose:bool) -> tuple:
+    """What `giblet evaluate` and `giblet decode` start from: the checkpoint, its configuration (overridden by `config`), the
+    output folder (default RUN/`folder`, or `folder`/ next to a checkpoint outside a run; checked writable before any work),
+    the prepared data and the loaded model."""
+    ckpt = resolve_checkpoint(checkpoint)
+    cfg = checkpoint_config(ckpt, config)
+    in_run = ckpt.parent.name == 'checkpoints'
+    out = Path(out_dir) if out_dir is not None else (ckpt.parent.parent if in_run else ckpt.parent)/folder
+    writable_dir(out, f'{folder} folder')
+    data = prepare_dataset(data_dir, cache_dir, cfg.data, verbose=verbose)
+    model, _ = load_model(ckpt, model_config_for(data, cfg.model))
+    return ckpt, cfg, out, data, model
+
 def run_evaluate(checkpoint, # a checkpoint file, or a run folder (its checkpoints/best.pt)
                  data_dir, # folder in the Sherlock layout the model was trained on
                  out_dir=None, # report folder (default: RUN/report, or report/ next to a checkpoint outside a run)
@@ -660,13 +673,7 @@ def run_evaluate(checkpoint, # a checkpoint file, or a run folder (its checkpoin
                  verbose:bool=False, # print the preparation's progress
                 ) -> tuple[dict, Path]: # the metrics and the report folder
     "Evaluate a checkpoint wherever it lives, with the configuration it carries: prepare (or reuse) the cache, score, write the report."
-    ckpt = resolve_checkpoint(checkpoint)
-    cfg = checkpoint_config(ckpt, config)
-    in_run = ckpt.parent.name == 'checkpoints'
-    out = Path(out_dir) if out_dir is not None else (ckpt.parent.parent if in_run else ckpt.parent)/'report'
-    writable_dir(out, 'report folder')
-    data = prepare_dataset(data_dir, cache_dir, cfg.data, verbose=verbose)
-    model, _ = load_model(ckpt, model_config_for(data, cfg.model))
+    ckpt, cfg, out, data, model = _open_trained(checkpoint, data_dir, out_dir, 'report', config, cache_dir, verbose)
     hist_file = ckpt.parent/'history.json'
     hist = json.loads(hist_file.read_text()) if hist_file.exists() else json.loads(load_checkpoint(ckpt)['history'])
     return evaluate_model(model, data, out, hist, cfg.evaluation), out
@@ -866,13 +873,7 @@ def run_decode(checkpoint, # a checkpoint file, or a run folder (its checkpoints
               ) -> tuple[dict, Path]: # the metrics (decoding.json) and the folder
     "Decode the test block of a trained model's data from measured fMRI (whole brain, region, lesion) and write the decoding folder."
     t0 = time.perf_counter()
-    ckpt = resolve_checkpoint(checkpoint)
-    cfg = checkpoint_config(ckpt, config)
-    in_run = ckpt.parent.name == 'checkpoints'
-    out = Path(out_dir) if out_dir is not None else (ckpt.parent.parent if in_run else ckpt.parent)/'decoding'
-    writable_dir(out, 'decoding folder')
-    data = prepare_dataset(data_dir, cache_dir, cfg.data, verbose=verbose)
-    model, _ = load_model(ckpt, model_config_for(data, cfg.model))
+    _, cfg, out, data, model = _open_trained(checkpoint, data_dir, out_dir, 'decoding', config, cache_dir, verbose)
     scores = score_decoding(model, data, cfg.decoding, subject=subject, region=region, lesion=lesion, verbose=verbose)
     scores.metrics['seconds'] = round(time.perf_counter() - t0, 1)
     write_decoding(scores, data, out)
